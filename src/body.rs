@@ -1,0 +1,207 @@
+//! Reading a JSON request body with a size limit and a stall timeout.
+//!
+//! actix-web's own `Json` extractor answers a chunked body over the limit with 400 and has no
+//! timeout between body chunks, so a client could hold a connection open forever by sending
+//! half a body. This extractor gives 413 for any oversized body, however it is framed, and 408
+//! when no body bytes arrive for the configured time.
+
+use core::future::Future;
+use core::pin::Pin;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// Limits on request bodies, shared with the handlers through app data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Largest accepted body, in bytes.
+    pub max_body: usize,
+    /// Longest wait for the next piece of a body that has started.
+    pub body_timeout: Duration,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            // 8 MiB: room for multi-megabyte documents while bounding per-request memory.
+            max_body: 8 * 1024 * 1024,
+            // 10 s: far longer than any healthy client pauses mid-body, short enough that
+            // stalled connections cannot pile up.
+            body_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A request body that was `application/json`, within the limits, and deserialized into `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+        let checked = check_headers(req, limits.max_body);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let announced = match checked {
+                Headers::Accept { announced } => announced,
+                Headers::Refuse(err) => {
+                    discard(&mut payload, limits).await?;
+                    return Err(err);
+                }
+                // Not worth reading: refused unread, and the connection closed with the answer.
+                Headers::RefuseUnread(err) => return Err(err),
+            };
+            let mut body = BytesMut::with_capacity(announced.unwrap_or(0));
+            while let Some(chunk) = next_chunk(&mut payload, limits).await? {
+                if body.len() + chunk.len() > limits.max_body {
+                    let read = body.len() + chunk.len();
+                    drop(body);
+                    discard_after(&mut payload, limits, read).await?;
+                    return Err(Error::PayloadTooLarge {
+                        limit: limits.max_body,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_object(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Parses a body that must be a JSON object. serde's derived structs would also accept an
+/// array of the field values in order, which no caller means to send.
+fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first.is_some_and(|&byte| byte != b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => Error::InvalidRequest("the body must be a JSON object".to_owned()),
+                Err(err) => Error::from_json(&err),
+            },
+        );
+    }
+    serde_json::from_slice(body).map_err(|err| Error::from_json(&err))
+}
+
+/// The next piece of the body, `None` at its end, or an error if the client stalls for
+/// longer than the body timeout or the framing is broken.
+async fn next_chunk(payload: &mut Payload, limits: BodyLimits) -> Result<Option<Bytes>, Error> {
+    match tokio::time::timeout(limits.body_timeout, payload.next()).await {
+        Err(_elapsed) => Err(Error::BodyTimeout {
+            seconds: limits.body_timeout.as_secs(),
+        }),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(err))) => Err(Error::BodyRead(err.to_string())),
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+    }
+}
+
+/// Reads and throws away the rest of a body that will be refused, so the refusal reaches
+/// the client as a clean response (HTTP/2 clients report a stream error instead of the status
+/// when the server answers before the body is consumed). Gives up after twice `max_body`.
+async fn discard(payload: &mut Payload, limits: BodyLimits) -> Result<(), Error> {
+    discard_after(payload, limits, 0).await
+}
+
+async fn discard_after(
+    payload: &mut Payload,
+    limits: BodyLimits,
+    mut read: usize,
+) -> Result<(), Error> {
+    let budget = drain_budget(limits.max_body);
+    while read <= budget {
+        match next_chunk(payload, limits).await? {
+            Some(chunk) => read += chunk.len(),
+            None => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes of a refused body are read and discarded: twice the limit, so a body
+/// somewhat over the limit still gets a clean 413, and a huge one costs bounded bandwidth.
+fn drain_budget(max_body: usize) -> usize {
+    max_body.saturating_mul(2)
+}
+
+/// What the headers alone say about a request.
+enum Headers {
+    /// Read the body; `announced` is its Content-Length, if given, to size the buffer.
+    Accept { announced: Option<usize> },
+    /// Refuse, after reading and discarding the body.
+    Refuse(Error),
+    /// Refuse without reading the body.
+    RefuseUnread(Error),
+}
+
+/// Checks the content type and any announced length before reading a byte of the body.
+fn check_headers(req: &HttpRequest, max_body: usize) -> Headers {
+    let is_json = match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.essence_str() == mime::APPLICATION_JSON.essence_str()
+                && mime
+                    .get_param(mime::CHARSET)
+                    .is_none_or(|charset| charset == mime::UTF_8)
+        }
+        _ => false,
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let too_large = Error::PayloadTooLarge { limit: max_body };
+    match announced {
+        Some(length) if length > drain_budget(max_body) as u64 => Headers::RefuseUnread(too_large),
+        Some(length) if length > max_body as u64 => Headers::Refuse(too_large),
+        _ if !is_json => Headers::Refuse(Error::UnsupportedMediaType),
+        // At most max_body here, so it fits in usize.
+        announced => Headers::Accept {
+            announced: announced.and_then(|length| usize::try_from(length).ok()),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::EncryptRequest;
+
+    fn code_of(body: &str) -> &'static str {
+        parse_object::<EncryptRequest>(body.as_bytes())
+            .unwrap_err()
+            .code()
+    }
+
+    #[test]
+    fn arrays_and_scalars_are_not_requests() {
+        assert_eq!(code_of(r#"["hi"]"#), "invalid_request");
+        assert_eq!(code_of(r#" "hi""#), "invalid_request");
+        assert_eq!(code_of("5"), "invalid_request");
+    }
+
+    #[test]
+    fn broken_json_is_malformed_whatever_it_starts_with() {
+        assert_eq!(code_of(r#"["hi""#), "malformed_json");
+        assert_eq!(code_of("data=hi"), "malformed_json");
+        assert_eq!(code_of(""), "malformed_json");
+        assert_eq!(code_of("   "), "malformed_json");
+    }
+
+    #[test]
+    fn an_object_is_parsed() {
+        let request: EncryptRequest = parse_object(br#" {"data": "hi"}"#).unwrap();
+        assert_eq!(request.data.as_str(), "hi");
+    }
+}

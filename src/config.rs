@@ -1,0 +1,198 @@
+//! Command-line settings (clap), each flag with a `GCM_ORACLE_*` environment fallback.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// gcm-oracle: a stateless AES-256-GCM encryption oracle over HTTPS.
+///
+/// With no subcommand, `serve` runs with its defaults.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gcm-oracle",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for `serve` when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// The subcommand to run, `serve` when none was named.
+    #[must_use]
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the oracle over HTTPS (the default).
+    Serve(ServeArgs),
+    /// Write development certificates (dev-ca.pem, dev-cert.pem, dev-key.pem) and exit.
+    GenCert(GenCertArgs),
+}
+
+/// Settings of `gcm-oracle serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free port (the log shows which).
+    #[arg(long, env = "GCM_ORACLE_BIND", default_value = "127.0.0.1:8443")]
+    pub bind: SocketAddr,
+
+    /// Directory of the development certificates, used (and created or renewed) when no
+    /// --cert/--key is given.
+    #[arg(long, env = "GCM_ORACLE_CERT_DIR", default_value = "certs")]
+    pub cert_dir: PathBuf,
+
+    /// PEM certificate chain (leaf first) for real certificates; needs --key.
+    #[arg(long, env = "GCM_ORACLE_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// PEM private key for --cert: RSA or ECDSA, in PKCS#8, SEC1 or PKCS#1 form.
+    #[arg(long, env = "GCM_ORACLE_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Extra DNS name or IP address for the development certificate (repeatable; the
+    /// variable takes a comma-separated list). localhost, 127.0.0.1 and ::1 are always included.
+    #[arg(
+        long = "san",
+        value_name = "NAME",
+        env = "GCM_ORACLE_SAN",
+        value_delimiter = ','
+    )]
+    pub sans: Vec<String>,
+
+    /// Largest accepted request body, e.g. 8MiB, 512KiB or 1048576 (bytes); larger bodies get 413.
+    #[arg(long, env = "GCM_ORACLE_MAX_BODY", default_value = "8MiB", value_parser = parse_size)]
+    pub max_body: usize,
+
+    /// Drop a client that sends no body bytes for this long in the middle of a body (e.g. 10s, 500ms).
+    #[arg(long, env = "GCM_ORACLE_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Worker threads [default: one per CPU core].
+    #[arg(long, env = "GCM_ORACLE_WORKERS")]
+    pub workers: Option<NonZeroUsize>,
+}
+
+/// Settings of `gcm-oracle gen-cert`.
+#[derive(Clone, Debug, Args)]
+pub struct GenCertArgs {
+    /// Directory to write dev-ca.pem, dev-cert.pem and dev-key.pem into.
+    #[arg(long, env = "GCM_ORACLE_CERT_DIR", default_value = "certs")]
+    pub cert_dir: PathBuf,
+
+    /// Extra DNS name or IP address for the certificate (repeatable).
+    #[arg(
+        long = "san",
+        value_name = "NAME",
+        env = "GCM_ORACLE_SAN",
+        value_delimiter = ','
+    )]
+    pub sans: Vec<String>,
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let size: bytesize::ByteSize = text
+        .parse()
+        .map_err(|err| format!("not a size like 8MiB or 1048576: {err}"))?;
+    match usize::try_from(size.as_u64()) {
+        Ok(0) => Err("must be at least 1 byte".to_owned()),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err("too large for this platform".to_owned()),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|err| format!("not a duration like 10s or 500ms: {err}"))?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_arguments_means_serve_with_defaults() {
+        let Command::Serve(args) = Cli::try_parse_from(["gcm-oracle"]).unwrap().into_command()
+        else {
+            panic!("not serve");
+        };
+        assert_eq!(args.bind, "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(args.cert_dir, PathBuf::from("certs"));
+        assert_eq!(args.max_body, 8 * 1024 * 1024);
+        assert_eq!(args.body_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn serve_flags_work_with_and_without_the_subcommand() {
+        for argv in [
+            &["gcm-oracle", "--bind", "[::1]:0", "--max-body", "1KiB"][..],
+            &[
+                "gcm-oracle",
+                "serve",
+                "--bind",
+                "[::1]:0",
+                "--max-body",
+                "1KiB",
+            ][..],
+        ] {
+            let Command::Serve(args) = Cli::try_parse_from(argv).unwrap().into_command() else {
+                panic!("not serve");
+            };
+            assert_eq!(args.bind, "[::1]:0".parse().unwrap());
+            assert_eq!(args.max_body, 1024);
+        }
+    }
+
+    #[test]
+    fn cert_without_key_is_refused() {
+        assert!(Cli::try_parse_from(["gcm-oracle", "--cert", "c.pem"]).is_err());
+    }
+
+    #[test]
+    fn gen_cert_takes_repeated_sans() {
+        let cli = Cli::try_parse_from([
+            "gcm-oracle",
+            "gen-cert",
+            "--san",
+            "a.test",
+            "--san",
+            "10.0.0.1",
+        ])
+        .unwrap();
+        let Command::GenCert(args) = cli.into_command() else {
+            panic!("not gen-cert");
+        };
+        assert_eq!(args.sans, ["a.test", "10.0.0.1"]);
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        for argv in [
+            &["gcm-oracle", "--bind", "localhost"][..],
+            &["gcm-oracle", "--max-body", "lots"][..],
+            &["gcm-oracle", "--max-body", "0"][..],
+            &["gcm-oracle", "--body-timeout", "0s"][..],
+            &["gcm-oracle", "--workers", "0"][..],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_err(), "{argv:?} was accepted");
+        }
+    }
+}

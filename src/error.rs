@@ -1,0 +1,216 @@
+//! The service's one error enum, and the single place that maps an error to a status and a
+//! `{"error": "...", "code": "..."}` JSON body.
+//!
+//! Messages say what to do and never contain clear text or key material.
+
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::EnvelopeError;
+
+/// Everything a request to the oracle can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The body is not syntactically valid JSON (or not UTF-8).
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The body is JSON but not the shape this endpoint takes: a missing, unknown, duplicate or
+    /// wrongly-typed field.
+    #[error("the JSON body does not match this endpoint's schema: {0}")]
+    InvalidRequest(String),
+    /// A field is not standard padded base64, or has the wrong decoded length.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The decrypted bytes are not UTF-8, so they cannot be returned as a JSON string.
+    #[error(
+        "the decrypted data is not valid UTF-8 text and cannot be returned as a JSON string; it was encrypted as binary by another tool"
+    )]
+    PlaintextNotUtf8,
+    /// The request's `Content-Type` is not `application/json`.
+    #[error("send the body as JSON with the header `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// The body is larger than the configured limit.
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The client stopped sending the body before it was complete.
+    #[error("no body bytes arrived for {seconds} s; send the whole body without stalling")]
+    BodyTimeout {
+        /// The configured body timeout, in whole seconds.
+        seconds: u64,
+    },
+    /// The body could not be read (broken chunked encoding, truncated upload).
+    #[error("the request body could not be read: {0}")]
+    BodyRead(String),
+    /// No such path.
+    #[error("no such endpoint; see GET / for the list")]
+    NotFound,
+    /// The path exists but not for this method.
+    #[error("this endpoint only accepts {allow}")]
+    MethodNotAllowed {
+        /// The methods the endpoint accepts, for the `Allow` header.
+        allow: &'static str,
+    },
+}
+
+/// The JSON body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// One sentence a person can act on.
+    pub error: String,
+    /// A stable `snake_case` identifier, for programs.
+    pub code: String,
+}
+
+impl Error {
+    /// The stable, machine-readable code sent as `"code"`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::Envelope(EnvelopeError::InvalidBase64 { .. }) => "invalid_base64",
+            Self::Envelope(EnvelopeError::InvalidLength { .. }) => "invalid_length",
+            Self::Envelope(EnvelopeError::DecryptionFailed(_)) => "decryption_failed",
+            Self::PlaintextNotUtf8 => "plaintext_not_utf8",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::BodyTimeout { .. } => "body_timeout",
+            Self::BodyRead(_) => "invalid_body",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+        }
+    }
+
+    /// The HTTP status code this error is answered with.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MalformedJson(_)
+            | Self::InvalidRequest(_)
+            | Self::Envelope(_)
+            | Self::BodyRead(_) => 400,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed { .. } => 405,
+            Self::BodyTimeout { .. } => 408,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::PlaintextNotUtf8 => 422,
+        }
+    }
+
+    /// The JSON body for this error.
+    #[must_use]
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.to_string(),
+            code: self.code().to_owned(),
+        }
+    }
+
+    /// Classifies a `serde_json` error: syntax problems are malformed JSON, the rest are schema
+    /// mismatches. String values that serde quotes in its message are cut out, since a body
+    /// like `"my secret"` would otherwise be echoed back.
+    #[must_use]
+    pub fn from_json(err: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match err.classify() {
+            Category::Syntax | Category::Eof | Category::Io => Self::MalformedJson(err.to_string()),
+            Category::Data => Self::InvalidRequest(redact_string_value(&err.to_string())),
+        }
+    }
+}
+
+/// Turns serde's `invalid type: string "VALUE", expected …` into `invalid type: string, expected …`.
+fn redact_string_value(message: &str) -> String {
+    const OPEN: &str = "string \"";
+    const CLOSE: &str = "\", expected";
+    match (message.find(OPEN), message.rfind(CLOSE)) {
+        (Some(start), Some(end)) if end >= start + OPEN.len() => {
+            format!("{}string{}", &message[..start], &message[end + 1..])
+        }
+        _ => message.to_owned(),
+    }
+}
+
+#[cfg(feature = "server")]
+mod response {
+    use actix_web::http::StatusCode;
+    use actix_web::http::header::{self, ContentType};
+    use actix_web::{HttpResponse, ResponseError};
+
+    use super::Error;
+
+    impl ResponseError for Error {
+        fn status_code(&self) -> StatusCode {
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST)
+        }
+
+        fn error_response(&self) -> HttpResponse {
+            let mut response = HttpResponse::build(self.status_code());
+            response.insert_header(ContentType::json());
+            match self {
+                Self::MethodNotAllowed { allow } => {
+                    response.insert_header((header::ALLOW, *allow));
+                }
+                // The rest of the body is still on the wire (or never coming): close the
+                // connection rather than try to read past it.
+                Self::PayloadTooLarge { .. } | Self::BodyTimeout { .. } | Self::BodyRead(_) => {
+                    response.force_close();
+                }
+                _ => {}
+            }
+            let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+            response.body(body)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::envelope::{EnvelopeError, Field};
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        let err = serde_json::from_str::<serde_json::Value>("{\"data\": ").unwrap_err();
+        let err = Error::from_json(&err);
+        assert_eq!((err.status(), err.code()), (400, "malformed_json"));
+    }
+
+    #[test]
+    fn schema_errors_are_invalid_request() {
+        let err = serde_json::from_str::<crate::EncryptRequest>(r#"{"data": 5}"#).unwrap_err();
+        let err = Error::from_json(&err);
+        assert_eq!((err.status(), err.code()), (400, "invalid_request"));
+    }
+
+    #[test]
+    fn schema_errors_never_echo_a_string_value() {
+        let err = serde_json::from_str::<crate::EncryptRequest>(r#""my secret""#).unwrap_err();
+        let message = Error::from_json(&err).to_string();
+        assert!(!message.contains("my secret"), "{message}");
+        assert!(
+            message.contains("invalid type: string, expected"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn envelope_errors_keep_their_own_codes() {
+        let err = Error::from(EnvelopeError::InvalidBase64 { field: Field::Key });
+        assert_eq!(err.code(), "invalid_base64");
+        assert!(err.to_string().contains("`key`"));
+    }
+
+    #[test]
+    fn body_is_error_and_code() {
+        let body = serde_json::to_value(Error::NotFound.body()).unwrap();
+        assert_eq!(body["code"], "not_found");
+        assert_eq!(body.as_object().unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,60 @@
+//! # gcm-oracle
+//!
+//! A stateless AES-256-GCM encryption oracle. Every call draws a fresh random key and nonce
+//! from the operating system, encrypts, and hands back everything needed to decrypt; nothing
+//! is kept.
+//!
+//! In process, the easy path is two verbs:
+//!
+//! ```
+//! let sealed = gcm_oracle::seal(b"attack at dawn");
+//! assert_eq!(sealed.ciphertext.len(), 14);
+//! assert_eq!(gcm_oracle::open(&sealed).unwrap(), b"attack at dawn");
+//! ```
+//!
+//! On the wire the same message is an [`Envelope`] of four standard base64 strings, which is
+//! what the HTTPS service returns:
+//!
+//! ```
+//! use gcm_oracle::{seal, Envelope};
+//!
+//! let envelope = Envelope::from(&seal(b"hi"));
+//! let json = serde_json::to_string(&envelope).unwrap(); // {"data":…,"key":…,"mac":…,"nonce":…}
+//! let received: Envelope = serde_json::from_str(&json).unwrap();
+//! assert_eq!(received.open().unwrap(), b"hi");
+//! ```
+//!
+//! Over HTTPS (feature `server`, on by default; `cargo run --release` serves on
+//! `https://127.0.0.1:8443` with development certificates):
+//!
+//! ```text
+//! curl --cacert certs/dev-ca.pem -H 'Content-Type: application/json' \
+//!      -d '{"data":"hi"}' https://127.0.0.1:8443/oracleinvocation/
+//! ```
+//!
+//! A crate that only needs [`seal`] and [`open`] depends on this one with
+//! `default-features = false` and compiles neither actix-web nor rustls.
+//!
+//! Keys are zeroized when dropped, and no `Debug` output shows a key, nonce, tag or clear text.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod crypto;
+pub mod envelope;
+pub mod error;
+
+#[cfg(feature = "server")]
+pub mod api;
+#[cfg(feature = "server")]
+pub mod body;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod tls;
+
+pub use crypto::{DecryptionFailed, Key, Nonce, Sealed, Tag, open, seal};
+pub use envelope::{DecryptResponse, EncryptRequest, Envelope, EnvelopeError, Field};
+pub use error::{Error, ErrorBody};

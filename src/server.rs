@@ -1,0 +1,162 @@
+//! Binds the listener (port 0 works), builds the actix `App` and runs until stopped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{App, HttpServer};
+
+use crate::api;
+use crate::body::BodyLimits;
+use crate::config::ServeArgs;
+use crate::tls::{self, DevCertStatus, TlsError};
+
+/// HSTS for two years, the value browsers' preload lists ask for: this service is HTTPS-only.
+const HSTS: &str = "max-age=63072000";
+
+/// Why the server could not start. One line each, naming the file or address at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The certificate or key could not be loaded or created.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The address could not be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// A server whose TLS configuration is loaded and whose socket is bound, ready to [`run`].
+///
+/// [`run`]: Server::run
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    tls: rustls::ServerConfig,
+    dev_ca: Option<PathBuf>,
+    limits: BodyLimits,
+    workers: Option<usize>,
+}
+
+impl Server {
+    /// Loads (or creates) the certificates, then binds the address. Nothing is served until
+    /// [`Server::run`].
+    ///
+    /// # Errors
+    ///
+    /// If the certificates cannot be loaded or created, or the address cannot be bound.
+    pub fn bind(args: &ServeArgs) -> Result<Self, StartError> {
+        let (tls, dev_ca) = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => (tls::server_config(cert, key)?, None),
+            _ => {
+                let (paths, status) = tls::ensure_dev_certs(&args.cert_dir, &args.sans)?;
+                match status {
+                    DevCertStatus::Created => {
+                        tracing::info!(dir = %args.cert_dir.display(), "created development certificates");
+                    }
+                    DevCertStatus::Reused => {
+                        tracing::info!(dir = %args.cert_dir.display(), "using existing development certificates");
+                    }
+                }
+                // An absolute path, so the logged curl line works from any directory.
+                let ca = std::fs::canonicalize(&paths.ca).unwrap_or(paths.ca);
+                (tls::server_config(&paths.cert, &paths.key)?, Some(ca))
+            }
+        };
+        let listener = TcpListener::bind(args.bind).map_err(|source| StartError::Bind {
+            addr: args.bind,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: args.bind,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            addr,
+            tls,
+            dev_ca,
+            limits: BodyLimits {
+                max_body: args.max_body,
+                body_timeout: args.body_timeout,
+            },
+            workers: args.workers.map(usize::from),
+        })
+    }
+
+    /// The address actually bound: with port 0, the port the system picked.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL clients use, e.g. `https://127.0.0.1:8443`. An unspecified bind address
+    /// (`0.0.0.0`, `::`) is shown as `localhost`, which the development certificate covers.
+    #[must_use]
+    pub fn url(&self) -> String {
+        let port = self.addr.port();
+        match self.addr {
+            addr if addr.ip().is_unspecified() => format!("https://localhost:{port}"),
+            SocketAddr::V4(v4) => format!("https://{}:{port}", v4.ip()),
+            SocketAddr::V6(v6) => format!("https://[{}]:{port}", v6.ip()),
+        }
+    }
+
+    /// The development CA certificate clients should trust, when development certificates are
+    /// in use.
+    #[must_use]
+    pub fn dev_ca(&self) -> Option<&Path> {
+        self.dev_ca.as_deref()
+    }
+
+    /// Starts serving and logs where. The returned future runs until the server stops (on
+    /// SIGINT or SIGTERM, or through its handle); spawn it or await it.
+    ///
+    /// # Errors
+    ///
+    /// If actix cannot take over the listener.
+    pub fn run(self) -> std::io::Result<actix_web::dev::Server> {
+        let url = self.url();
+        let limits = self.limits;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(limits)
+                .configure(api::routes)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::CACHE_CONTROL, "no-store"))
+                        .add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
+                // One compact line per request: peer, request line, status, bytes out, time.
+                // Bodies are never logged.
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+        });
+        if let Some(workers) = self.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen_rustls_0_23(self.listener, self.tls)?.run();
+
+        tracing::info!("gcm-oracle listening on {url}");
+        match &self.dev_ca {
+            Some(ca) => {
+                let ca = ca.display();
+                tracing::info!("development CA certificate: {ca}");
+                tracing::info!(
+                    "try: curl --cacert {ca} -H 'Content-Type: application/json' -d '{{\"data\":\"hi\"}}' {url}/oracleinvocation/"
+                );
+            }
+            None => tracing::info!(
+                "try: curl -H 'Content-Type: application/json' -d '{{\"data\":\"hi\"}}' {url}/oracleinvocation/"
+            ),
+        }
+        Ok(server)
+    }
+}

@@ -1,0 +1,391 @@
+//! TLS: a rustls `ServerConfig` from PEM files, and development certificates made with rcgen.
+//!
+//! Development certificates are a throwaway CA (`dev-ca.pem`) and a leaf it signs
+//! (`dev-cert.pem`, `dev-key.pem`). The CA's private key is never written anywhere, so nothing
+//! can sign further certificates with it: clients that trust `dev-ca.pem` trust only this leaf.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+};
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use time::{Duration, OffsetDateTime};
+
+/// Names every development certificate covers, so `localhost`, IPv4 and IPv6 loopback all work.
+pub const DEFAULT_SANS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// How long development certificates are valid: 90 days, like the certificates public CAs
+/// issue, so an old copy cannot linger for years.
+const VALIDITY: Duration = Duration::days(90);
+
+/// Certificates that expire within this margin are replaced rather than reused, so a server
+/// started today does not stop working tomorrow.
+const RENEW_BEFORE: Duration = Duration::days(1);
+
+/// Everything that can go wrong loading or creating certificates. Each message names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A certificate file could not be read or parsed.
+    #[error("cannot read certificate file {path}: {reason}")]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A private key file could not be read or parsed.
+    #[error(
+        "cannot read private key file {path}: {reason} (expected a PEM key: PKCS#8, SEC1 or PKCS#1)"
+    )]
+    PrivateKey {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The certificate and key were read but rustls refused them together.
+    #[error("certificate {cert} and private key {key} cannot be used together: {reason}")]
+    Mismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// rustls' reason, e.g. the key does not match the certificate.
+        reason: String,
+    },
+    /// Generating development certificates failed.
+    #[error("cannot generate development certificates: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// Writing development certificates failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+/// The three development certificate files in a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevCertPaths {
+    /// The throwaway CA certificate clients trust: `DIR/dev-ca.pem`.
+    pub ca: PathBuf,
+    /// The server's leaf certificate: `DIR/dev-cert.pem`.
+    pub cert: PathBuf,
+    /// The leaf's private key, mode 0600: `DIR/dev-key.pem`.
+    pub key: PathBuf,
+}
+
+impl DevCertPaths {
+    /// The file names inside `dir`.
+    #[must_use]
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            ca: dir.join("dev-ca.pem"),
+            cert: dir.join("dev-cert.pem"),
+            key: dir.join("dev-key.pem"),
+        }
+    }
+}
+
+/// What [`ensure_dev_certs`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevCertStatus {
+    /// Valid certificates covering every name were already there.
+    Reused,
+    /// New certificates were written.
+    Created,
+}
+
+/// Uses the development certificates in `dir` if they are valid for at least another day and
+/// cover `localhost`, `127.0.0.1`, `::1` and `extra_sans`; otherwise writes new ones.
+///
+/// # Errors
+///
+/// If new certificates cannot be generated or written.
+pub fn ensure_dev_certs(
+    dir: &Path,
+    extra_sans: &[String],
+) -> Result<(DevCertPaths, DevCertStatus), TlsError> {
+    let paths = DevCertPaths::in_dir(dir);
+    let sans = all_sans(extra_sans);
+    if dev_certs_reusable(&paths, &sans) {
+        return Ok((paths, DevCertStatus::Reused));
+    }
+    generate_dev_certs(dir, extra_sans).map(|paths| (paths, DevCertStatus::Created))
+}
+
+/// Writes a new throwaway CA and a leaf it signs into `dir` (created if missing), replacing
+/// whatever was there. The leaf covers `localhost`, `127.0.0.1`, `::1` and `extra_sans`.
+///
+/// # Errors
+///
+/// If a name is not a valid DNS name or IP address, or a file cannot be written.
+pub fn generate_dev_certs(dir: &Path, extra_sans: &[String]) -> Result<DevCertPaths, TlsError> {
+    let paths = DevCertPaths::in_dir(dir);
+    fs::create_dir_all(dir).map_err(|source| TlsError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+
+    // An hour of slack before "now" absorbs clock skew between this host and its clients.
+    let not_before = OffsetDateTime::now_utc() - Duration::hours(1);
+    let not_after = not_before + VALIDITY;
+
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.distinguished_name = name("gcm-oracle development CA");
+    // pathlen 0: the CA can sign leaves only, never another CA.
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.not_before = not_before;
+    ca.not_after = not_after;
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca, ca_key);
+
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut leaf = CertificateParams::new(all_sans(extra_sans))?;
+    leaf.distinguished_name = name("gcm-oracle development server");
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.not_before = not_before;
+    leaf.not_after = not_after;
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
+
+    write_file(&paths.key, leaf_key.serialize_pem().as_bytes(), 0o600)?;
+    write_file(&paths.cert, leaf_cert.pem().as_bytes(), 0o644)?;
+    write_file(&paths.ca, ca_cert.pem().as_bytes(), 0o644)?;
+    Ok(paths)
+}
+
+/// Builds the server's TLS configuration from a PEM certificate chain (leaf first) and a PEM
+/// private key (RSA or ECDSA; PKCS#8, SEC1 or PKCS#1). TLS 1.3 and 1.2 only, AEAD cipher suites
+/// only (rustls offers nothing weaker), the server's cipher order preferred. actix-web adds the
+/// ALPN protocols `h2` and `http/1.1`.
+///
+/// # Errors
+///
+/// If a file cannot be read or parsed, or the key does not belong to the certificate.
+pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, TlsError> {
+    let certificate_error = |reason: String| TlsError::Certificate {
+        path: cert_path.to_owned(),
+        reason,
+    };
+    let chain = CertificateDer::pem_file_iter(cert_path)
+        .map_err(|err| certificate_error(err.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| certificate_error(err.to_string()))?;
+    if chain.is_empty() {
+        return Err(certificate_error(
+            "no PEM CERTIFICATE block in the file".to_owned(),
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|err| TlsError::PrivateKey {
+        path: key_path.to_owned(),
+        reason: err.to_string(),
+    })?;
+
+    let mismatch = |err: rustls::Error| TlsError::Mismatch {
+        cert: cert_path.to_owned(),
+        key: key_path.to_owned(),
+        reason: match err {
+            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+                "the private key does not belong to the certificate".to_owned()
+            }
+            other => other.to_string(),
+        },
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(mismatch)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(mismatch)?;
+    config.ignore_client_order = true;
+    Ok(config)
+}
+
+fn all_sans(extra: &[String]) -> Vec<String> {
+    let mut sans: Vec<String> = DEFAULT_SANS.iter().map(|&s| s.to_owned()).collect();
+    for san in extra {
+        if !sans.contains(san) {
+            sans.push(san.clone());
+        }
+    }
+    sans
+}
+
+fn name(common_name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "gcm-oracle");
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+/// Writes through a temporary file and a rename, so a reader never sees half a key and the
+/// key file never exists with looser permissions than `mode`.
+fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
+    let tmp = path.with_extension("pem.tmp");
+    let write = || -> io::Result<()> {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        let mut file = options.open(&tmp)?;
+        #[cfg(unix)]
+        fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    #[cfg(not(unix))]
+    let _ = mode;
+    write().map_err(|source| TlsError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// True when all three files exist, parse, are valid for at least [`RENEW_BEFORE`], the leaf
+/// was issued by this CA, covers every name in `sans`, and matches the key.
+fn dev_certs_reusable(paths: &DevCertPaths, sans: &[String]) -> bool {
+    let (Ok(ca_pem), Ok(leaf_pem)) = (fs::read(&paths.ca), fs::read(&paths.cert)) else {
+        return false;
+    };
+    let (Ok((_, ca_pem)), Ok((_, leaf_pem))) = (
+        x509_parser::pem::parse_x509_pem(&ca_pem),
+        x509_parser::pem::parse_x509_pem(&leaf_pem),
+    ) else {
+        return false;
+    };
+    let (Ok(ca), Ok(leaf)) = (ca_pem.parse_x509(), leaf_pem.parse_x509()) else {
+        return false;
+    };
+    let deadline = (OffsetDateTime::now_utc() + RENEW_BEFORE).unix_timestamp();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let fresh = |cert: &x509_parser::certificate::X509Certificate<'_>| {
+        cert.validity().not_before.timestamp() <= now
+            && cert.validity().not_after.timestamp() > deadline
+    };
+    let covered = match leaf.subject_alternative_name() {
+        Ok(Some(extension)) => sans.iter().all(|san| {
+            extension.value.general_names.iter().any(|name| match name {
+                x509_parser::extensions::GeneralName::DNSName(dns) => dns == san,
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    san.parse::<IpAddr>().is_ok_and(|ip| match ip {
+                        IpAddr::V4(v4) => *bytes == v4.octets(),
+                        IpAddr::V6(v6) => *bytes == v6.octets(),
+                    })
+                }
+                _ => false,
+            })
+        }),
+        _ => false,
+    };
+    fresh(&ca)
+        && fresh(&leaf)
+        && covered
+        && leaf.issuer() == ca.subject()
+        && server_config(&paths.cert, &paths.key).is_ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_dev_certs_load_and_key_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = generate_dev_certs(dir.path(), &[]).unwrap();
+        server_config(&paths.cert, &paths.key).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&paths.key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn valid_dev_certs_are_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, first) = ensure_dev_certs(dir.path(), &[]).unwrap();
+        let before = fs::read(&paths.cert).unwrap();
+        let (_, second) = ensure_dev_certs(dir.path(), &[]).unwrap();
+        assert_eq!(
+            (first, second),
+            (DevCertStatus::Created, DevCertStatus::Reused)
+        );
+        assert_eq!(fs::read(&paths.cert).unwrap(), before);
+    }
+
+    #[test]
+    fn a_new_san_replaces_the_dev_certs() {
+        let dir = tempfile::tempdir().unwrap();
+        ensure_dev_certs(dir.path(), &[]).unwrap();
+        let (_, status) = ensure_dev_certs(dir.path(), &["oracle.test".to_owned()]).unwrap();
+        assert_eq!(status, DevCertStatus::Created);
+        let (_, again) = ensure_dev_certs(dir.path(), &["oracle.test".to_owned()]).unwrap();
+        assert_eq!(again, DevCertStatus::Reused);
+    }
+
+    #[test]
+    fn a_corrupt_dev_cert_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, _) = ensure_dev_certs(dir.path(), &[]).unwrap();
+        fs::write(&paths.cert, "not a certificate").unwrap();
+        let (_, status) = ensure_dev_certs(dir.path(), &[]).unwrap();
+        assert_eq!(status, DevCertStatus::Created);
+        server_config(&paths.cert, &paths.key).unwrap();
+    }
+
+    #[test]
+    fn leaf_is_valid_90_days_with_authority_key_id_and_sans() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = generate_dev_certs(dir.path(), &["oracle.test".to_owned()]).unwrap();
+        let pem = fs::read(&paths.cert).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let leaf = pem.parse_x509().unwrap();
+        let validity = leaf.validity();
+        let days = (validity.not_after.timestamp() - validity.not_before.timestamp()) / 86_400;
+        assert_eq!(days, 90);
+        let has_aki = leaf.extensions().iter().any(|ext| {
+            matches!(
+                ext.parsed_extension(),
+                x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(_)
+            )
+        });
+        assert!(has_aki, "leaf lacks an Authority Key Identifier");
+        let sans = leaf.subject_alternative_name().unwrap().unwrap();
+        assert_eq!(sans.value.general_names.len(), 4);
+    }
+
+    #[test]
+    fn mismatched_certificate_and_key_are_refused() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let a = generate_dev_certs(a.path(), &[]).unwrap();
+        let b = generate_dev_certs(b.path(), &[]).unwrap();
+        let err = server_config(&a.cert, &b.key).unwrap_err();
+        assert!(matches!(err, TlsError::Mismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn missing_files_are_named_in_the_error() {
+        let err = server_config(Path::new("/nonexistent/c.pem"), Path::new("/x")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/c.pem"), "{err}");
+    }
+}

@@ -1,0 +1,284 @@
+//! The `gcm-oracle` binary: what it logs at start, how it fails, and `gen-cert`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{client, fixture};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gcm-oracle");
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn gcm_oracle(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("RUST_LOG");
+    // Settings come from the flags under test only.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GCM_ORACLE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Runs to completion, failing the test if it takes longer than 30 s.
+fn run_to_end(args: &[&str]) -> Output {
+    let child = gcm_oracle(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || done_tx.send(child.wait_with_output()));
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("gcm-oracle did not exit")
+        .unwrap()
+}
+
+/// Starts `serve` and collects its log until the curl hint appears.
+fn start(args: &[&str]) -> (Running, Vec<String>) {
+    let mut child = gcm_oracle(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut lines = Vec::new();
+    while !lines.iter().any(|line: &String| line.contains("try: curl")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("no start-up lines within 30 s; got {lines:#?}"),
+        }
+    }
+    (running, lines)
+}
+
+fn after<'a>(lines: &'a [String], marker: &str) -> &'a str {
+    let line = lines.iter().find(|line| line.contains(marker)).unwrap();
+    let start = line.find(marker).unwrap() + marker.len();
+    line[start..].split_whitespace().next().unwrap()
+}
+
+#[tokio::test]
+async fn serve_logs_its_url_the_dev_ca_and_a_curl_line_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, lines) = start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--cert-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let url = after(&lines, "listening on ");
+    assert!(
+        url.starts_with("https://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
+    let ca = after(&lines, "development CA certificate: ");
+    assert_eq!(
+        Path::new(ca),
+        dir.path().canonicalize().unwrap().join("dev-ca.pem")
+    );
+    let curl = lines
+        .iter()
+        .find(|line| line.contains("try: curl"))
+        .unwrap();
+    assert!(curl.contains(&format!("--cacert {ca} ")), "{curl}");
+    assert!(curl.contains(&format!("{url}/oracleinvocation/")), "{curl}");
+
+    let response = client(&std::fs::read(ca).unwrap())
+        .post(format!("{url}/oracleinvocation/"))
+        .json(&json!({ "data": "hi" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn serve_is_also_the_named_subcommand_and_reuses_dev_certs() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let first = run_to_end(&["gen-cert", "--cert-dir", dir_arg]);
+    assert!(first.status.success());
+    let ca_before = std::fs::read(dir.path().join("dev-ca.pem")).unwrap();
+    let (_server, lines) = start(&["serve", "--bind", "127.0.0.1:0", "--cert-dir", dir_arg]);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("using existing development certificates")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("dev-ca.pem")).unwrap(),
+        ca_before
+    );
+}
+
+#[test]
+fn gen_cert_writes_the_three_files_with_a_private_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_to_end(&[
+        "gen-cert",
+        "--cert-dir",
+        dir.path().to_str().unwrap(),
+        "--san",
+        "oracle.test",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in ["dev-ca.pem", "dev-cert.pem", "dev-key.pem"] {
+        assert!(dir.path().join(name).is_file(), "{name} missing");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("dev-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// Asserts a failed start: non-zero exit and exactly one log line, an error containing `needle`.
+fn assert_fails_with_one_line(args: &[&str], needle: &str) {
+    let output = run_to_end(args);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("ERROR") && lines[0].contains(needle),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_busy_port_fails_at_start_with_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--bind", &addr, "--cert-dir", dir.path().to_str().unwrap()];
+    let output = run_to_end(&args);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("ERROR"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_mismatched_certificate_and_key_fail_at_start() {
+    let cert = fixture("rsa-pkcs1-cert.pem");
+    let key = fixture("ec-sec1-key.pem");
+    assert_fails_with_one_line(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        "cannot be used together",
+    );
+}
+
+#[test]
+fn an_unreadable_certificate_fails_at_start_naming_the_file() {
+    let key = fixture("ec-sec1-key.pem");
+    assert_fails_with_one_line(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--cert",
+            "/nonexistent/cert.pem",
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        "/nonexistent/cert.pem",
+    );
+}
+
+#[test]
+fn a_key_file_without_a_key_fails_at_start_naming_the_file() {
+    let cert = fixture("ec-sec1-cert.pem");
+    assert_fails_with_one_line(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            cert.to_str().unwrap(),
+        ],
+        "cannot read private key file",
+    );
+}
+
+#[test]
+fn invalid_flag_values_fail_with_a_usage_error() {
+    let output = run_to_end(&["--max-body", "lots"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--max-body"), "{stderr}");
+}
+
+#[test]
+fn help_shows_every_flag_with_its_variable_and_default() {
+    let output = run_to_end(&["serve", "--help"]);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--bind",
+        "GCM_ORACLE_BIND",
+        "127.0.0.1:8443",
+        "--cert-dir",
+        "--cert ",
+        "--key ",
+        "--san",
+        "--max-body",
+        "8MiB",
+        "--body-timeout",
+        "10s",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+}

@@ -1,0 +1,186 @@
+//! Helpers shared by the black-box tests: a server spawned on port 0 with a fresh development
+//! CA, clients that trust only that CA (verification stays on), and raw TLS connections for
+//! tests that must control every byte.
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers; each test binary uses a different subset"
+)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser as _;
+use gcm_oracle::config::{Cli, Command};
+use gcm_oracle::server::Server;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+/// A running server and what a client needs to reach it.
+pub struct TestServer {
+    /// e.g. `https://127.0.0.1:41234`
+    pub url: String,
+    pub addr: SocketAddr,
+    /// PEM of the CA that issued the server's certificate.
+    pub ca_pem: Vec<u8>,
+    pub ca_path: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Not awaited: the runtime is going away with the test; this stops the workers.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A server with default settings on a free loopback port, with a fresh development CA.
+pub async fn spawn() -> TestServer {
+    spawn_with(&[]).await
+}
+
+/// A server with extra `serve` flags, e.g. `&["--max-body", "1KiB"]`.
+pub async fn spawn_with(flags: &[&str]) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let cert_dir = dir.path().to_str().unwrap().to_owned();
+    let mut argv = vec![
+        "gcm-oracle",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--cert-dir",
+        &cert_dir,
+        "--workers",
+        "1",
+    ];
+    argv.extend_from_slice(flags);
+    let Command::Serve(args) = Cli::try_parse_from(argv).unwrap().into_command() else {
+        unreachable!("serve was named");
+    };
+    let server = Server::bind(&args).unwrap();
+    let addr = server.local_addr();
+    let ca_path = match (&args.cert, server.dev_ca()) {
+        (None, Some(ca)) => ca.to_owned(),
+        _ => fixture("fixture-ca.pem"),
+    };
+    let ca_pem = std::fs::read(&ca_path).unwrap();
+    let running = server.run().unwrap();
+    let handle = running.handle();
+    tokio::spawn(running);
+    TestServer {
+        url: format!("https://{addr}"),
+        addr,
+        ca_pem,
+        ca_path,
+        handle,
+        _dir: dir,
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A reqwest client trusting only `ca_pem`; ALPN picks HTTP/2.
+pub fn client(ca_pem: &[u8]) -> reqwest::Client {
+    builder(ca_pem).build().unwrap()
+}
+
+/// A reqwest client trusting only `ca_pem`, speaking HTTP/1.1 only.
+pub fn client_http1(ca_pem: &[u8]) -> reqwest::Client {
+    builder(ca_pem).http1_only().build().unwrap()
+}
+
+fn builder(ca_pem: &[u8]) -> reqwest::ClientBuilder {
+    let ca = reqwest::Certificate::from_pem(ca_pem).unwrap();
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(20))
+}
+
+/// A rustls client config trusting only `ca_pem`, with the given protocol versions and ALPN.
+pub fn tls_config(
+    ca_pem: &[u8],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
+}
+
+/// A verified TLS connection (TLS 1.3 or 1.2, HTTP/1.1) to the server, for hand-written requests.
+pub async fn raw_tls(server: &TestServer) -> TlsStream<TcpStream> {
+    let config = tls_config(
+        &server.ca_pem,
+        rustls::DEFAULT_VERSIONS,
+        &[b"http/1.1".as_slice()],
+    );
+    connect(server.addr, config).await.unwrap()
+}
+
+pub async fn connect(
+    addr: SocketAddr,
+    config: rustls::ClientConfig,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from("localhost").unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+}
+
+/// Reads until the server closes the connection (or `limit` passes), returning what arrived.
+pub async fn read_until_closed(
+    stream: &mut TlsStream<TcpStream>,
+    limit: Duration,
+) -> Result<String, &'static str> {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    match read {
+        Ok(()) => Ok(String::from_utf8_lossy(&received).into_owned()),
+        Err(_) => Err("connection still open"),
+    }
+}
+
+/// Writes all of `bytes` and flushes.
+pub async fn send(stream: &mut TlsStream<TcpStream>, bytes: &[u8]) {
+    stream.write_all(bytes).await.unwrap();
+    stream.flush().await.unwrap();
+}

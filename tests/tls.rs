@@ -1,0 +1,66 @@
+//! TLS: real certificates in every key format, protocol versions and ALPN.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use common::{client, connect, fixture, spawn, spawn_with, tls_config};
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio_rustls::rustls::version::{TLS12, TLS13};
+use tokio_rustls::rustls::{ProtocolVersion, SupportedProtocolVersion};
+
+#[tokio::test]
+async fn serves_real_certificates_with_rsa_and_ecdsa_keys_in_every_pem_format() {
+    for name in ["rsa-pkcs1", "rsa-pkcs8", "ec-sec1"] {
+        let cert = fixture(&format!("{name}-cert.pem"));
+        let key = fixture(&format!("{name}-key.pem"));
+        let server = spawn_with(&[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .await;
+        let response = client(&server.ca_pem)
+            .post(server.url("/oracleinvocation/"))
+            .json(&json!({ "data": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn speaks_tls_1_3_and_tls_1_2() {
+    let server = spawn().await;
+    let versions: [(&'static SupportedProtocolVersion, ProtocolVersion); 2] = [
+        (&TLS13, ProtocolVersion::TLSv1_3),
+        (&TLS12, ProtocolVersion::TLSv1_2),
+    ];
+    for (version, expected) in versions {
+        let config = tls_config(&server.ca_pem, &[version], &[]);
+        let stream = connect(server.addr, config).await.unwrap();
+        assert_eq!(stream.get_ref().1.protocol_version(), Some(expected));
+    }
+}
+
+#[tokio::test]
+async fn offers_h2_and_http_1_1_by_alpn() {
+    let server = spawn().await;
+    for protocol in [b"h2".as_slice(), b"http/1.1".as_slice()] {
+        let config = tls_config(&server.ca_pem, &[&TLS13], &[protocol]);
+        let stream = connect(server.addr, config).await.unwrap();
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(protocol));
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
+    let server = spawn().await;
+    let other = spawn().await;
+    // Each server has its own throwaway CA: trusting one does not trust the other.
+    let config = tls_config(&other.ca_pem, &[&TLS13], &[]);
+    assert!(connect(server.addr, config).await.is_err());
+}
