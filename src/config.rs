@@ -40,7 +40,7 @@ pub enum Command {
     /// Serve the oracle over HTTPS (the default).
     Serve(ServeArgs),
     /// Write development certificates (dev-ca.pem, dev-cert.pem, dev-key.pem) and exit.
-    GenCert(GenCertArgs),
+    GenCert(DevCertArgs),
 }
 
 /// Settings of `gcm-oracle serve`.
@@ -50,10 +50,9 @@ pub struct ServeArgs {
     #[arg(long, env = "GCM_ORACLE_BIND", default_value = "127.0.0.1:8443")]
     pub bind: SocketAddr,
 
-    /// Directory of the development certificates, used (and created or renewed) when no
-    /// --cert/--key is given.
-    #[arg(long, env = "GCM_ORACLE_CERT_DIR", default_value = "certs")]
-    pub cert_dir: PathBuf,
+    /// Where development certificates live, for when no --cert/--key is given.
+    #[command(flatten)]
+    pub dev_certs: DevCertArgs,
 
     /// PEM certificate chain (leaf first) for real certificates; needs --key.
     #[arg(long, env = "GCM_ORACLE_CERT", requires = "key")]
@@ -62,16 +61,6 @@ pub struct ServeArgs {
     /// PEM private key for --cert: RSA or ECDSA, in PKCS#8, SEC1 or PKCS#1 form.
     #[arg(long, env = "GCM_ORACLE_KEY", requires = "cert")]
     pub key: Option<PathBuf>,
-
-    /// Extra DNS name or IP address for the development certificate (repeatable; the
-    /// variable takes a comma-separated list). localhost, 127.0.0.1 and ::1 are always included.
-    #[arg(
-        long = "san",
-        value_name = "NAME",
-        env = "GCM_ORACLE_SAN",
-        value_delimiter = ','
-    )]
-    pub sans: Vec<String>,
 
     /// Largest accepted request body, e.g. 8MiB, 512KiB or 1048576 (bytes); larger bodies get 413.
     #[arg(long, env = "GCM_ORACLE_MAX_BODY", default_value = "8MiB", value_parser = parse_size)]
@@ -86,14 +75,16 @@ pub struct ServeArgs {
     pub workers: Option<NonZeroUsize>,
 }
 
-/// Settings of `gcm-oracle gen-cert`.
+/// The development certificates: `gcm-oracle gen-cert` writes them, `serve` uses them (and
+/// creates or renews them) when no --cert/--key is given.
 #[derive(Clone, Debug, Args)]
-pub struct GenCertArgs {
-    /// Directory to write dev-ca.pem, dev-cert.pem and dev-key.pem into.
+pub struct DevCertArgs {
+    /// Directory of the development certificates dev-ca.pem, dev-cert.pem and dev-key.pem.
     #[arg(long, env = "GCM_ORACLE_CERT_DIR", default_value = "certs")]
     pub cert_dir: PathBuf,
 
-    /// Extra DNS name or IP address for the certificate (repeatable).
+    /// Extra DNS name or IP address for the development certificate (repeatable; the
+    /// variable takes a comma-separated list). localhost, 127.0.0.1 and ::1 are always included.
     #[arg(
         long = "san",
         value_name = "NAME",
@@ -135,7 +126,7 @@ mod tests {
             panic!("not serve");
         };
         assert_eq!(args.bind, "127.0.0.1:8443".parse().unwrap());
-        assert_eq!(args.cert_dir, PathBuf::from("certs"));
+        assert_eq!(args.dev_certs.cert_dir, PathBuf::from("certs"));
         assert_eq!(args.max_body, 8 * 1024 * 1024);
         assert_eq!(args.body_timeout, Duration::from_secs(10));
     }

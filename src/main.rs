@@ -18,6 +18,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         // Colour codes only for a person at a terminal, never in files or container logs.
         .with_ansi(std::io::stderr().is_terminal())
+        // A closed or full stderr must not take the server down: tracing-subscriber would
+        // report the failed write with eprint!, which panics when stderr itself fails.
+        .log_internal_errors(false)
         .init();
     let result: Result<(), Box<dyn std::error::Error>> = match command {
         Command::Serve(args) => actix_web::rt::System::new().block_on(async move {

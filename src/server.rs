@@ -56,13 +56,14 @@ impl Server {
         let (tls, dev_ca) = match (&args.cert, &args.key) {
             (Some(cert), Some(key)) => (tls::server_config(cert, key)?, None),
             _ => {
-                let (paths, status) = tls::ensure_dev_certs(&args.cert_dir, &args.sans)?;
+                let (paths, status) =
+                    tls::ensure_dev_certs(&args.dev_certs.cert_dir, &args.dev_certs.sans)?;
                 match status {
                     DevCertStatus::Created => {
-                        tracing::info!(dir = %args.cert_dir.display(), "created development certificates");
+                        tracing::info!(dir = %args.dev_certs.cert_dir.display(), "created development certificates");
                     }
                     DevCertStatus::Reused => {
-                        tracing::info!(dir = %args.cert_dir.display(), "using existing development certificates");
+                        tracing::info!(dir = %args.dev_certs.cert_dir.display(), "using existing development certificates");
                     }
                 }
                 // An absolute path, so the logged curl line works from any directory.

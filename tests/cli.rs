@@ -282,3 +282,29 @@ fn help_shows_every_flag_with_its_variable_and_default() {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn a_closed_stderr_does_not_take_the_server_down() {
+    let dir = tempfile::tempdir().unwrap();
+    // `start` stops reading stderr once the server is up, so the pipe closes and every later
+    // log line fails to write.
+    let (mut server, lines) = start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--cert-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let url = after(&lines, "listening on ").to_owned();
+    let ca = std::fs::read(after(&lines, "development CA certificate: ")).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        let response = client(&ca)
+            .post(format!("{url}/oracleinvocation/"))
+            .json(&json!({ "data": "hi" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert!(server.0.try_wait().unwrap().is_none(), "server exited");
+}
