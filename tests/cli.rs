@@ -284,20 +284,45 @@ fn help_shows_every_flag_with_its_variable_and_default() {
 }
 
 #[tokio::test]
-async fn a_closed_stderr_does_not_take_the_server_down() {
+async fn a_failing_stderr_does_not_take_the_server_down() {
     let dir = tempfile::tempdir().unwrap();
-    // `start` stops reading stderr once the server is up, so the pipe closes and every later
-    // log line fails to write.
-    let (mut server, lines) = start(&[
-        "--bind",
-        "127.0.0.1:0",
-        "--cert-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    let url = after(&lines, "listening on ").to_owned();
-    let ca = std::fs::read(after(&lines, "development CA certificate: ")).unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    for _ in 0..3 {
+    // A port that was free a moment ago: the log that would tell us the port cannot be read.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // Every write to /dev/full fails, so every log line fails to write.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut server = Running(
+        gcm_oracle(&[
+            "--bind",
+            &addr.to_string(),
+            "--cert-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(full)
+        .spawn()
+        .unwrap(),
+    );
+    let url = format!("https://{addr}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            server.0.try_wait().unwrap().is_none(),
+            "server exited at start"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "server did not start within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ca = std::fs::read(dir.path().join("dev-ca.pem")).unwrap();
+    for _ in 0..5 {
         let response = client(&ca)
             .post(format!("{url}/oracleinvocation/"))
             .json(&json!({ "data": "hi" }))
