@@ -4,22 +4,31 @@
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use zeroize::Zeroizing;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
-use crate::body::JsonBody;
-use crate::crypto;
-use crate::envelope::{DecryptResponse, EncryptRequest, Envelope};
+use crate::batch::{Batch, BatchItem};
+use crate::body::{JsonBody, parse_object};
+use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::error::Error;
+
+/// The most items a batch may hold, shared with the handlers through app data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxBatchItems(pub usize);
 
 /// The plain-text usage note served at `GET /`.
 const USAGE: &str = "\
 gcm-oracle: a stateless AES-256-GCM encryption oracle. Nothing is stored.
 
-POST /oracleinvocation/   {\"data\": \"<clear text>\"}
-                          -> {\"data\": <ciphertext>, \"key\", \"mac\", \"nonce\"} (standard base64)
-POST /decrypt/            {\"data\", \"key\", \"mac\", \"nonce\"} as returned above
-                          -> {\"data\": \"<clear text>\"}
-GET  /                    this note
+POST /oracleinvocation/        {\"data\": \"<clear text>\"}
+                               -> {\"data\": <ciphertext>, \"key\", \"mac\", \"nonce\"} (standard base64)
+       options: \"aad\", \"key_bits\" (128|192|256), \"nonce_bits\" (96|128),
+                \"encoding\" (\"utf-8\"|\"base64\")
+POST /decrypt/                 {\"data\", \"key\", \"mac\", \"nonce\"} as returned above
+                               (+ \"aad\", \"encoding\") -> {\"data\": \"<clear text>\"}
+POST /oracleinvocation/batch   {\"items\": [request, ...]} -> {\"items\": [answer or error, ...]}
+POST /decrypt/batch            the same for decryption
+GET  /                         this note
 
 Send bodies with Content-Type: application/json. Errors are {\"error\", \"code\"}.
 Example:
@@ -47,6 +56,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(decrypt))
             .default_service(web::to(|| not_allowed("POST"))),
     )
+    .service(
+        web::resource(["/oracleinvocation/batch", "/oracleinvocation/batch/"])
+            .route(web::post().to(encrypt_batch))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource(["/decrypt/batch", "/decrypt/batch/"])
+            .route(web::post().to(decrypt_batch))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
     .default_service(web::to(not_found));
 }
 
@@ -57,21 +76,50 @@ async fn usage() -> HttpResponse {
 }
 
 /// `POST /oracleinvocation/`: seal the clear text under a fresh key and nonce.
-async fn encrypt(JsonBody(request): JsonBody<EncryptRequest>) -> HttpResponse {
-    let sealed = crypto::seal(request.data.as_bytes());
-    json(&Envelope::from(&sealed))
+async fn encrypt(JsonBody(request): JsonBody<EncryptRequest>) -> Result<HttpResponse, Error> {
+    Ok(json(&request.seal()?))
 }
 
 /// `POST /decrypt/`: open an envelope the oracle returned.
-async fn decrypt(JsonBody(envelope): JsonBody<Envelope>) -> Result<HttpResponse, Error> {
-    let plaintext = envelope.open()?;
-    let text = String::from_utf8(plaintext).map_err(|err| {
-        Zeroizing::new(err.into_bytes());
-        Error::PlaintextNotUtf8
-    })?;
-    Ok(json(&DecryptResponse {
-        data: Zeroizing::new(text),
-    }))
+async fn decrypt(JsonBody(request): JsonBody<DecryptRequest>) -> Result<HttpResponse, Error> {
+    Ok(json(&request.open()?))
+}
+
+/// `POST /oracleinvocation/batch`: [`encrypt`] for each item, each with its own key and nonce.
+async fn encrypt_batch(
+    JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
+    limit: Option<web::Data<MaxBatchItems>>,
+) -> Result<HttpResponse, Error> {
+    each_item(&batch, limit, |request: EncryptRequest| request.seal())
+}
+
+/// `POST /decrypt/batch`: [`decrypt`] for each item.
+async fn decrypt_batch(
+    JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
+    limit: Option<web::Data<MaxBatchItems>>,
+) -> Result<HttpResponse, Error> {
+    each_item(&batch, limit, |request: DecryptRequest| request.open())
+}
+
+/// Parses and answers every item on its own, so one bad item fails alone.
+fn each_item<T: DeserializeOwned, R: Serialize>(
+    batch: &Batch<Box<RawValue>>,
+    limit: Option<web::Data<MaxBatchItems>>,
+    answer: impl Fn(T) -> Result<R, Error>,
+) -> Result<HttpResponse, Error> {
+    let limit = limit.map_or(crate::batch::DEFAULT_MAX_ITEMS, |limit| limit.0);
+    if batch.items.len() > limit {
+        return Err(Error::TooManyItems {
+            items: batch.items.len(),
+            limit,
+        });
+    }
+    let items: Vec<BatchItem<R>> = batch
+        .items
+        .iter()
+        .map(|item| parse_object(item.get().as_bytes()).and_then(&answer).into())
+        .collect();
+    Ok(json(&Batch { items }))
 }
 
 async fn not_allowed(allow: &'static str) -> Result<HttpResponse, Error> {

@@ -80,7 +80,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
 /// Parses a body that must be a JSON object. serde's derived structs would also accept an
 /// array of the field values in order, which no caller means to send.
-fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     if first.is_some_and(|&byte| byte != b'{') {
         return Err(

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     #[arg(long, env = "GCM_ORACLE_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 
+    /// Most items in one batch request; more get 413.
+    #[arg(long, env = "GCM_ORACLE_MAX_BATCH_ITEMS", default_value_t = crate::batch::DEFAULT_MAX_ITEMS)]
+    pub max_batch_items: usize,
+
     /// Worker threads [default: one per CPU core].
     #[arg(long, env = "GCM_ORACLE_WORKERS")]
     pub workers: Option<NonZeroUsize>,

@@ -1,4 +1,5 @@
-//! The wire types: what the oracle receives and returns as JSON, with base64 byte fields.
+//! The wire types: what the oracle receives and returns as JSON, with base64 byte fields, and
+//! their conversion to and from the crypto types.
 //!
 //! base64 here is always the standard alphabet with `=` padding (RFC 4648 §4), decoded strictly:
 //! what Python's `base64.b64decode`, coreutils' `base64 -d` and every other decoder reads.
@@ -9,25 +10,203 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, DecryptionFailed, KEY_LEN, Key, NONCE_LEN, Nonce, Sealed, TAG_LEN, Tag};
+use crate::crypto::{
+    self, DecryptionFailed, InvalidLength, Key, KeySize, Nonce, NonceSize, SealOptions, Sealed, Tag,
+};
+use crate::error::Error;
 
-/// Body of `POST /oracleinvocation/`: the clear text to encrypt.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How the clear-text side of a request or answer is written: `data` and `aad` of an encrypt
+/// request, `aad` of a decrypt request, and the `data` a decryption returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Encoding {
+    /// A UTF-8 JSON string, used as its UTF-8 bytes (the default).
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// Standard padded base64 of any bytes.
+    #[serde(rename = "base64")]
+    Base64,
+}
+
+impl Encoding {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The bytes a clear-text field holds.
+    fn decode(self, text: &str, field: Field) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        match self {
+            Self::Utf8 => Ok(Zeroizing::new(text.as_bytes().to_vec())),
+            Self::Base64 => decode(text, field),
+        }
+    }
+
+    /// Writes clear-text bytes in this encoding.
+    fn encode(self, bytes: Vec<u8>) -> Result<Zeroizing<String>, Error> {
+        match self {
+            Self::Utf8 => String::from_utf8(bytes).map(Zeroizing::new).map_err(|err| {
+                drop(Zeroizing::new(err.into_bytes()));
+                Error::PlaintextNotUtf8
+            }),
+            Self::Base64 => {
+                let bytes = Zeroizing::new(bytes);
+                Ok(Zeroizing::new(STANDARD.encode(&*bytes)))
+            }
+        }
+    }
+}
+
+/// Body of `POST /oracleinvocation/`: the clear text to encrypt, and how.
+///
+/// Only `data` is required; a request with only `data` is sealed with AES-256, a 96-bit nonce
+/// and no associated data.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptRequest {
-    /// Clear text, any UTF-8 string (may be empty). Zeroized when dropped.
+    /// Clear text, in `encoding` (may be empty). Zeroized when dropped.
     pub data: Zeroizing<String>,
+    /// Associated data, in `encoding`: authenticated, not encrypted, not returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aad: Option<String>,
+    /// Key size in bits: 128, 192 or 256 (default 256).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub key_bits: KeySize,
+    /// Nonce size in bits: 96 or 128 (default 96).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub nonce_bits: NonceSize,
+    /// How `data` and `aad` are written (default UTF-8 text).
+    #[serde(default, skip_serializing_if = "Encoding::is_default")]
+    pub encoding: Encoding,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+impl EncryptRequest {
+    /// A request for UTF-8 text with default options.
+    #[must_use]
+    pub fn text(data: &str) -> Self {
+        Self {
+            data: Zeroizing::new(data.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// A request for any bytes, sent as base64, sealed as `options` say.
+    #[must_use]
+    pub fn bytes(data: &[u8], options: &SealOptions) -> Self {
+        let aad = options.get_aad();
+        Self {
+            data: Zeroizing::new(STANDARD.encode(data)),
+            aad: (!aad.is_empty()).then(|| STANDARD.encode(aad)),
+            key_bits: options.get_key_size(),
+            nonce_bits: options.get_nonce_size(),
+            encoding: Encoding::Base64,
+        }
+    }
+
+    /// Seals the request's clear text under a fresh key and nonce.
+    ///
+    /// # Errors
+    ///
+    /// With base64 encoding, [`EnvelopeError::InvalidBase64`] naming `data` or `aad`.
+    pub fn seal(&self) -> Result<Envelope, Error> {
+        let data = self.encoding.decode(&self.data, Field::Data)?;
+        let aad = match &self.aad {
+            Some(aad) => self.encoding.decode(aad, Field::Aad)?,
+            None => Zeroizing::new(Vec::new()),
+        };
+        let options = SealOptions::new()
+            .key_size(self.key_bits)
+            .nonce_size(self.nonce_bits)
+            .aad(aad.to_vec());
+        Ok(Envelope::from(&crypto::seal_with(&data, &options)))
+    }
 }
 
 impl fmt::Debug for EncryptRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptRequest")
             .field("data_len", &self.data.len())
+            .field("aad_len", &self.aad.as_ref().map(String::len))
+            .field("key_bits", &self.key_bits.bits())
+            .field("nonce_bits", &self.nonce_bits.bits())
+            .field("encoding", &self.encoding)
             .finish()
     }
 }
 
-/// Body of a `POST /decrypt/` answer: the recovered clear text.
+/// Body of `POST /decrypt/`: an [`Envelope`] as the oracle returned it, with the associated
+/// data it was sealed with and the encoding wanted for the answer.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecryptRequest {
+    /// Ciphertext, base64.
+    pub data: String,
+    /// The key, base64: 16, 24 or 32 bytes.
+    pub key: Zeroizing<String>,
+    /// The tag, base64: 16 bytes.
+    pub mac: String,
+    /// The nonce, base64: 12 or 16 bytes.
+    pub nonce: String,
+    /// Associated data, in `encoding`, exactly as given when sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aad: Option<String>,
+    /// How `aad` is written and how the answer's `data` should be (default UTF-8 text).
+    #[serde(default, skip_serializing_if = "Encoding::is_default")]
+    pub encoding: Encoding,
+}
+
+impl DecryptRequest {
+    /// A request to open `envelope` sealed with `aad` (empty for none), answering in `encoding`.
+    #[must_use]
+    pub fn new(envelope: &Envelope, aad: &[u8], encoding: Encoding) -> Self {
+        let aad = match encoding {
+            _ if aad.is_empty() => None,
+            Encoding::Base64 => Some(STANDARD.encode(aad)),
+            Encoding::Utf8 => Some(String::from_utf8_lossy(aad).into_owned()),
+        };
+        Self {
+            data: envelope.data.clone(),
+            key: envelope.key.clone(),
+            mac: envelope.mac.clone(),
+            nonce: envelope.nonce.clone(),
+            aad,
+            encoding,
+        }
+    }
+
+    /// Opens the envelope and writes the clear text in the requested encoding.
+    ///
+    /// # Errors
+    ///
+    /// Invalid base64 or lengths naming the field, [`DecryptionFailed`] if anything is not
+    /// authentic, or [`Error::PlaintextNotUtf8`] for binary clear text asked for as UTF-8.
+    pub fn open(&self) -> Result<DecryptResponse, Error> {
+        let aad = match &self.aad {
+            Some(aad) => self.encoding.decode(aad, Field::Aad)?,
+            None => Zeroizing::new(Vec::new()),
+        };
+        let sealed = decode_sealed(&self.data, &self.key, &self.mac, &self.nonce)?;
+        let plaintext = crypto::open_with(&sealed, &aad).map_err(EnvelopeError::from)?;
+        Ok(DecryptResponse {
+            data: self.encoding.encode(plaintext)?,
+        })
+    }
+}
+
+impl fmt::Debug for DecryptRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecryptRequest")
+            .field("data_len", &self.data.len())
+            .field("aad_len", &self.aad.as_ref().map(String::len))
+            .field("encoding", &self.encoding)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of a `POST /decrypt/` answer: the recovered clear text, in the requested encoding.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptResponse {
@@ -43,11 +222,14 @@ impl fmt::Debug for DecryptResponse {
     }
 }
 
-/// A sealed message on the wire: the oracle's answer, and the body `POST /decrypt/` takes.
+/// A sealed message on the wire: the oracle's answer, and the core of what `POST /decrypt/`
+/// takes.
 ///
 /// Field names and order are the wire contract: `{"data", "key", "mac", "nonce"}`, each standard
-/// padded base64. Unknown fields are rejected when deserializing. The key string is zeroized
-/// when dropped, and `Debug` shows none of the fields' contents.
+/// padded base64. The key and nonce sizes are read from their lengths, so an envelope carries
+/// everything needed to open it but the associated data. Unknown fields are rejected when
+/// deserializing. The key string is zeroized when dropped, and `Debug` shows none of the
+/// fields' contents.
 ///
 /// ```
 /// use gcm_oracle::{seal, Envelope};
@@ -62,11 +244,11 @@ impl fmt::Debug for DecryptResponse {
 pub struct Envelope {
     /// Ciphertext, exactly as long as the clear text.
     pub data: String,
-    /// The 32-byte AES-256 key.
+    /// The 16-, 24- or 32-byte AES key.
     pub key: Zeroizing<String>,
     /// The 16-byte GCM authentication tag.
     pub mac: String,
-    /// The 12-byte nonce.
+    /// The 12- or 16-byte nonce.
     pub nonce: String,
 }
 
@@ -78,11 +260,11 @@ impl fmt::Debug for Envelope {
     }
 }
 
-/// A field of an [`Envelope`], named as on the wire.
+/// A field of a request or [`Envelope`], named as on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Field {
-    /// `data`: the ciphertext.
+    /// `data`: the clear text or ciphertext.
     Data,
     /// `key`: the AES key.
     Key,
@@ -90,6 +272,8 @@ pub enum Field {
     Mac,
     /// `nonce`: the nonce.
     Nonce,
+    /// `aad`: the associated data.
+    Aad,
 }
 
 impl Field {
@@ -101,6 +285,7 @@ impl Field {
             Self::Key => "key",
             Self::Mac => "mac",
             Self::Nonce => "nonce",
+            Self::Aad => "aad",
         }
     }
 }
@@ -111,7 +296,7 @@ impl fmt::Display for Field {
     }
 }
 
-/// Why an [`Envelope`] could not be turned into a [`Sealed`] message or opened.
+/// Why an [`Envelope`] or request could not be decoded or opened.
 ///
 /// Messages name the field and never contain its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -125,14 +310,17 @@ pub enum EnvelopeError {
         /// The offending field.
         field: Field,
     },
-    /// A field decodes to the wrong number of bytes.
-    #[error("field `{field}` must decode to {expected} bytes, but decodes to {actual}")]
+    /// A field decodes to a length this crate does not support.
+    #[error(
+        "field `{field}` must decode to {} bytes, but decodes to {actual}",
+        one_of(.expected)
+    )]
     InvalidLength {
         /// The offending field.
         field: Field,
-        /// How many bytes the field must hold.
-        expected: usize,
-        /// How many it held.
+        /// The lengths allowed, in bytes.
+        expected: &'static [usize],
+        /// The length given.
         actual: usize,
     },
     /// The message is well formed but not authentic (see [`DecryptionFailed`]).
@@ -140,16 +328,37 @@ pub enum EnvelopeError {
     DecryptionFailed(#[from] DecryptionFailed),
 }
 
+/// `16`, `12 or 16`, `16, 24 or 32`.
+fn one_of(lengths: &[usize]) -> String {
+    match lengths {
+        [] => String::new(),
+        [only] => only.to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(ToString::to_string).collect();
+            format!("{} or {last}", rest.join(", "))
+        }
+    }
+}
+
 impl Envelope {
-    /// Decodes and decrypts this envelope.
+    /// Decodes and decrypts an envelope sealed without associated data.
     ///
     /// # Errors
     ///
     /// [`EnvelopeError::InvalidBase64`] or [`EnvelopeError::InvalidLength`] naming the field at
     /// fault, or [`EnvelopeError::DecryptionFailed`] if the message is not authentic.
     pub fn open(&self) -> Result<Vec<u8>, EnvelopeError> {
+        self.open_with(&[])
+    }
+
+    /// Decodes and decrypts an envelope sealed with associated data `aad`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Envelope::open`]; a wrong `aad` is a [`EnvelopeError::DecryptionFailed`].
+    pub fn open_with(&self, aad: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
         let sealed = Sealed::try_from(self)?;
-        Ok(crypto::open(&sealed)?)
+        Ok(crypto::open_with(&sealed, aad)?)
     }
 }
 
@@ -174,16 +383,12 @@ impl TryFrom<&Envelope> for Sealed {
     type Error = EnvelopeError;
 
     fn try_from(envelope: &Envelope) -> Result<Self, EnvelopeError> {
-        let key = decode_exact::<KEY_LEN>(&envelope.key, Field::Key)?;
-        let nonce = decode_exact::<NONCE_LEN>(&envelope.nonce, Field::Nonce)?;
-        let tag = decode_exact::<TAG_LEN>(&envelope.mac, Field::Mac)?;
-        let ciphertext = decode(&envelope.data, Field::Data)?;
-        Ok(Self {
-            key: Key::from(*key),
-            nonce: Nonce::from(*nonce),
-            ciphertext: ciphertext.to_vec(),
-            tag: Tag::from(*tag),
-        })
+        decode_sealed(
+            &envelope.data,
+            &envelope.key,
+            &envelope.mac,
+            &envelope.nonce,
+        )
     }
 }
 
@@ -195,6 +400,29 @@ impl TryFrom<Envelope> for Sealed {
     }
 }
 
+/// Decodes the four base64 fields of a sealed message, naming the first one at fault.
+fn decode_sealed(data: &str, key: &str, mac: &str, nonce: &str) -> Result<Sealed, EnvelopeError> {
+    let sized = |field: Field| {
+        move |err: InvalidLength| EnvelopeError::InvalidLength {
+            field,
+            expected: err.expected,
+            actual: err.actual,
+        }
+    };
+    let key = Key::try_from(&decode(key, Field::Key)?[..]).map_err(sized(Field::Key))?;
+    let nonce = Nonce::try_from(&decode(nonce, Field::Nonce)?[..]).map_err(sized(Field::Nonce))?;
+    let tag = Tag::try_from(&decode(mac, Field::Mac)?[..]).map_err(sized(Field::Mac))?;
+    let ciphertext = STANDARD
+        .decode(data)
+        .map_err(|_| EnvelopeError::InvalidBase64 { field: Field::Data })?;
+    Ok(Sealed {
+        key,
+        nonce,
+        ciphertext,
+        tag,
+    })
+}
+
 /// Decodes one field; the buffer is zeroized when dropped because it may hold the key.
 fn decode(text: &str, field: Field) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     STANDARD
@@ -203,27 +431,12 @@ fn decode(text: &str, field: Field) -> Result<Zeroizing<Vec<u8>>, EnvelopeError>
         .map_err(|_| EnvelopeError::InvalidBase64 { field })
 }
 
-fn decode_exact<const N: usize>(
-    text: &str,
-    field: Field,
-) -> Result<Zeroizing<[u8; N]>, EnvelopeError> {
-    let bytes = decode(text, field)?;
-    let array: [u8; N] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| EnvelopeError::InvalidLength {
-            field,
-            expected: N,
-            actual: bytes.len(),
-        })?;
-    Ok(Zeroizing::new(array))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use crate::seal;
+    use crate::{KeySize, NonceSize};
 
     fn envelope_of(plaintext: &[u8]) -> Envelope {
         Envelope::from(seal(plaintext))
@@ -286,36 +499,54 @@ mod tests {
     }
 
     #[test]
-    fn rejects_a_short_key_naming_field_and_sizes() {
+    fn rejects_a_key_of_an_unsupported_size_naming_field_and_sizes() {
         let mut envelope = envelope_of(b"x");
-        envelope.key = Zeroizing::new(STANDARD.encode([7u8; 16]));
+        envelope.key = Zeroizing::new(STANDARD.encode([7u8; 20]));
         let err = envelope.open().unwrap_err();
         assert_eq!(
             err,
             EnvelopeError::InvalidLength {
                 field: Field::Key,
-                expected: 32,
-                actual: 16
+                expected: &[16, 24, 32],
+                actual: 20
             }
         );
         assert_eq!(
             err.to_string(),
-            "field `key` must decode to 32 bytes, but decodes to 16"
+            "field `key` must decode to 16, 24 or 32 bytes, but decodes to 20"
         );
     }
 
     #[test]
-    fn rejects_a_long_nonce() {
+    fn rejects_a_nonce_of_an_unsupported_size() {
         let mut envelope = envelope_of(b"x");
-        envelope.nonce = STANDARD.encode([1u8; 16]);
-        assert!(matches!(
-            envelope.open().unwrap_err(),
-            EnvelopeError::InvalidLength {
-                field: Field::Nonce,
-                expected: 12,
-                actual: 16
+        envelope.nonce = STANDARD.encode([1u8; 8]);
+        let err = envelope.open().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `nonce` must decode to 12 or 16 bytes, but decodes to 8"
+        );
+    }
+
+    #[test]
+    fn rejects_a_short_tag() {
+        let mut envelope = envelope_of(b"x");
+        envelope.mac = STANDARD.encode([1u8; 12]);
+        assert_eq!(
+            envelope.open().unwrap_err().to_string(),
+            "field `mac` must decode to 16 bytes, but decodes to 12"
+        );
+    }
+
+    #[test]
+    fn key_and_nonce_sizes_are_read_from_their_lengths() {
+        for key_size in KeySize::ALL {
+            for nonce_size in NonceSize::ALL {
+                let options = SealOptions::new().key_size(key_size).nonce_size(nonce_size);
+                let envelope = Envelope::from(crypto::seal_with(b"sized", &options));
+                assert_eq!(envelope.open().unwrap(), b"sized");
             }
-        ));
+        }
     }
 
     #[test]
@@ -342,9 +573,101 @@ mod tests {
         let envelope = envelope_of(b"secret");
         let shown = format!("{envelope:?}");
         assert_eq!(shown, "Envelope { data_len: 8, .. }");
-        let request = EncryptRequest {
-            data: Zeroizing::new("secret".into()),
-        };
-        assert_eq!(format!("{request:?}"), "EncryptRequest { data_len: 6 }");
+        let mut request = EncryptRequest::text("secret");
+        request.aad = Some("more secret".into());
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    fn decrypt(request: &DecryptRequest) -> Result<String, Error> {
+        request.open().map(|response| response.data.to_string())
+    }
+
+    #[test]
+    fn a_request_with_only_data_uses_the_defaults() {
+        let request: EncryptRequest = serde_json::from_str(r#"{"data": "hi"}"#).unwrap();
+        assert_eq!(request, EncryptRequest::text("hi"));
+        let envelope = request.seal().unwrap();
+        assert_eq!(STANDARD.decode(&*envelope.key).unwrap().len(), 32);
+        assert_eq!(STANDARD.decode(&envelope.nonce).unwrap().len(), 12);
+    }
+
+    #[test]
+    fn options_are_read_from_json() {
+        let request: EncryptRequest = serde_json::from_str(
+            r#"{"data": "aGk=", "aad": "eA==", "key_bits": 128, "nonce_bits": 128, "encoding": "base64"}"#,
+        )
+        .unwrap();
+        assert_eq!(request.key_bits, KeySize::Aes128);
+        assert_eq!(request.nonce_bits, NonceSize::Bits128);
+        assert_eq!(request.encoding, Encoding::Base64);
+        let envelope = request.seal().unwrap();
+        assert_eq!(envelope.open_with(b"x").unwrap(), b"hi");
+        assert!(envelope.open().is_err());
+    }
+
+    #[test]
+    fn invalid_options_are_refused_naming_the_allowed_values() {
+        for (body, needle) in [
+            (
+                r#"{"data": "", "key_bits": 512}"#,
+                "must be 128, 192 or 256",
+            ),
+            (r#"{"data": "", "nonce_bits": 64}"#, "must be 96 or 128"),
+            (
+                r#"{"data": "", "encoding": "hex"}"#,
+                "expected `utf-8` or `base64`",
+            ),
+        ] {
+            let err = serde_json::from_str::<EncryptRequest>(body).unwrap_err();
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn base64_encoding_encrypts_any_bytes_and_returns_them() {
+        let options = SealOptions::new().aad([0xffu8, 0x00]);
+        let envelope = EncryptRequest::bytes(&[0xc3, 0x28, 0x00], &options)
+            .seal()
+            .unwrap();
+        let request = DecryptRequest::new(&envelope, &[0xff, 0x00], Encoding::Base64);
+        assert_eq!(
+            decrypt(&request).unwrap(),
+            STANDARD.encode([0xc3, 0x28, 0x00])
+        );
+    }
+
+    #[test]
+    fn binary_clear_text_asked_for_as_text_says_to_use_base64() {
+        let envelope = EncryptRequest::bytes(&[0xff], &SealOptions::new())
+            .seal()
+            .unwrap();
+        let err = decrypt(&DecryptRequest::new(&envelope, b"", Encoding::Utf8)).unwrap_err();
+        assert_eq!(err.code(), "plaintext_not_utf8");
+        assert!(err.to_string().contains(r#""encoding": "base64""#), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_or_missing_aad_is_an_opaque_failure() {
+        let mut request = EncryptRequest::text("hello");
+        request.aad = Some("v1".into());
+        let envelope = request.seal().unwrap();
+        assert_eq!(
+            decrypt(&DecryptRequest::new(&envelope, b"v1", Encoding::Utf8)).unwrap(),
+            "hello"
+        );
+        for aad in [&b""[..], b"v2"] {
+            let err = decrypt(&DecryptRequest::new(&envelope, aad, Encoding::Utf8)).unwrap_err();
+            assert_eq!(err.code(), "decryption_failed");
+        }
+    }
+
+    #[test]
+    fn bad_base64_in_clear_text_fields_names_the_field() {
+        let mut request = EncryptRequest::bytes(b"x", &SealOptions::new());
+        request.aad = Some("%%%".into());
+        let err = request.seal().unwrap_err();
+        assert_eq!(err.code(), "invalid_base64");
+        assert!(err.to_string().contains("`aad`"), "{err}");
     }
 }

@@ -23,7 +23,7 @@ pub enum Error {
     Envelope(#[from] EnvelopeError),
     /// The decrypted bytes are not UTF-8, so they cannot be returned as a JSON string.
     #[error(
-        "the decrypted data is not valid UTF-8 text and cannot be returned as a JSON string; it was encrypted as binary by another tool"
+        "the decrypted data is binary, not UTF-8 text: ask for it as base64 with \"encoding\": \"base64\""
     )]
     PlaintextNotUtf8,
     /// The request's `Content-Type` is not `application/json`.
@@ -33,6 +33,14 @@ pub enum Error {
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
         /// The limit in bytes.
+        limit: usize,
+    },
+    /// A batch holds more items than the configured limit.
+    #[error("the batch holds {items} items, more than the limit of {limit}; split it")]
+    TooManyItems {
+        /// Items in the batch.
+        items: usize,
+        /// The limit.
         limit: usize,
     },
     /// The client stopped sending the body before it was complete.
@@ -78,6 +86,7 @@ impl Error {
             Self::PlaintextNotUtf8 => "plaintext_not_utf8",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::TooManyItems { .. } => "too_many_items",
             Self::BodyTimeout { .. } => "body_timeout",
             Self::BodyRead(_) => "invalid_body",
             Self::NotFound => "not_found",
@@ -96,7 +105,7 @@ impl Error {
             Self::NotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BodyTimeout { .. } => 408,
-            Self::PayloadTooLarge { .. } => 413,
+            Self::PayloadTooLarge { .. } | Self::TooManyItems { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::PlaintextNotUtf8 => 422,
         }

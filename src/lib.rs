@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
@@ -55,6 +56,12 @@ pub mod server;
 #[cfg(feature = "server")]
 pub mod tls;
 
-pub use crypto::{DecryptionFailed, Key, Nonce, Sealed, Tag, open, seal};
-pub use envelope::{DecryptResponse, EncryptRequest, Envelope, EnvelopeError, Field};
+pub use batch::{Batch, BatchItem};
+pub use crypto::{
+    DecryptionFailed, InvalidLength, Key, KeySize, Nonce, NonceSize, SealOptions, Sealed, Tag,
+    open, open_with, seal, seal_with,
+};
+pub use envelope::{
+    DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field,
+};
 pub use error::{Error, ErrorBody};

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
-use actix_web::{App, HttpServer};
+use actix_web::{App, HttpServer, web};
 
-use crate::api;
+use crate::api::{self, MaxBatchItems};
 use crate::body::BodyLimits;
 use crate::config::ServeArgs;
 use crate::tls::{self, DevCertStatus, TlsError};
@@ -42,6 +42,7 @@ pub struct Server {
     tls: rustls::ServerConfig,
     dev_ca: Option<PathBuf>,
     limits: BodyLimits,
+    max_batch_items: MaxBatchItems,
     workers: Option<usize>,
 }
 
@@ -88,6 +89,7 @@ impl Server {
                 max_body: args.max_body,
                 body_timeout: args.body_timeout,
             },
+            max_batch_items: MaxBatchItems(args.max_batch_items),
             workers: args.workers.map(usize::from),
         })
     }
@@ -126,9 +128,11 @@ impl Server {
     pub fn run(self) -> std::io::Result<actix_web::dev::Server> {
         let url = self.url();
         let limits = self.limits;
+        let max_batch_items = web::Data::new(self.max_batch_items);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(limits)
+                .app_data(max_batch_items.clone())
                 .configure(api::routes)
                 .wrap(
                     DefaultHeaders::new()

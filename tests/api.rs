@@ -174,14 +174,14 @@ async fn decrypt_names_the_field_with_bad_base64() {
 async fn decrypt_names_the_field_with_the_wrong_length() {
     let server = spawn().await;
     let mut body = encrypt(&server, "x").await;
-    body["key"] = STANDARD.encode([0u8; 16]).into();
+    body["key"] = STANDARD.encode([0u8; 20]).into();
     let response = post_json(&server, "/decrypt/", &body).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["code"], "invalid_length");
     let message = error["error"].as_str().unwrap();
     assert!(
-        message.contains("`key`") && message.contains("32"),
+        message.contains("`key`") && message.contains("16, 24 or 32"),
         "{message}"
     );
 }
@@ -235,7 +235,8 @@ async fn wrong_shapes_unknown_and_duplicate_fields_are_400() {
         r#"{"data": null}"#,
         r#"{"data": ["hi"]}"#,
         r#"{}"#,
-        r#"{"data": "hi", "aad": "x"}"#,
+        // A misspelt `aad` silently dropped would authenticate nothing.
+        r#"{"data": "hi", "add": "x"}"#,
         r#"{"data": "hi", "data": "again"}"#,
         r#"["hi"]"#,
         r#""hi""#,
