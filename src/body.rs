@@ -90,7 +90,12 @@ pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error>
             },
         );
     }
-    serde_json::from_slice(body).map_err(|err| Error::from_json(&err))
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|err| Error::from_json_at(&err.path().to_string(), err.inner()))?;
+    // Trailing characters after the object are malformed JSON too.
+    deserializer.end().map_err(|err| Error::from_json(&err))?;
+    Ok(value)
 }
 
 /// The next piece of the body, `None` at its end, or an error if the client stalls for

@@ -36,8 +36,8 @@ const MAX_KEY_LEN: usize = 32;
 const MAX_NONCE_LEN: usize = 16;
 
 /// An AES key size. Written on the wire as the number of bits: `128`, `192` or `256`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u16", into = "u16")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "u16")]
 pub enum KeySize {
     /// AES-128: a 16-byte key, what the original Python service used.
     Aes128,
@@ -97,8 +97,8 @@ impl From<KeySize> for u16 {
 }
 
 /// A GCM nonce size. Written on the wire as the number of bits: `96` or `128`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u16", into = "u16")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "u16")]
 pub enum NonceSize {
     /// 96 bits, the default: NIST SP 800-38D's recommended IV length. It is used as the
     /// counter block directly, with no GHASH step, and is what every GCM library expects.
@@ -151,6 +151,69 @@ impl TryFrom<u16> for NonceSize {
 impl From<NonceSize> for u16 {
     fn from(size: NonceSize) -> Self {
         size.bits()
+    }
+}
+
+/// A size written on the wire as a number of bits, one of a few allowed values.
+trait Bits: Sized + Copy + 'static {
+    /// Every allowed size.
+    const ALL_SIZES: &'static [Self];
+    /// What a reader of an error message is told to send.
+    const EXPECTING: &'static str;
+    fn size_bits(self) -> u16;
+}
+
+impl Bits for KeySize {
+    const ALL_SIZES: &'static [Self] = &Self::ALL;
+    const EXPECTING: &'static str = "128, 192 or 256";
+    fn size_bits(self) -> u16 {
+        self.bits()
+    }
+}
+
+impl Bits for NonceSize {
+    const ALL_SIZES: &'static [Self] = &Self::ALL;
+    const EXPECTING: &'static str = "96 or 128";
+    fn size_bits(self) -> u16 {
+        self.bits()
+    }
+}
+
+/// Reads a size from a JSON integer, with an error that lists the allowed values.
+struct BitsVisitor<T>(core::marker::PhantomData<T>);
+
+impl<T: Bits> serde::de::Visitor<'_> for BitsVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, bits: u64) -> Result<T, E> {
+        T::ALL_SIZES
+            .iter()
+            .copied()
+            .find(|size| u64::from(size.size_bits()) == bits)
+            .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(bits), &self))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, bits: i64) -> Result<T, E> {
+        match u64::try_from(bits) {
+            Ok(bits) => self.visit_u64(bits),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(bits), &self)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for KeySize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_u64(BitsVisitor(core::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for NonceSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_u64(BitsVisitor(core::marker::PhantomData))
     }
 }
 
@@ -707,7 +770,7 @@ mod tests {
         let err = serde_json::from_str::<KeySize>("100")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("must be 128, 192 or 256"), "{err}");
+        assert!(err.contains("expected 128, 192 or 256"), "{err}");
         assert!(serde_json::from_str::<NonceSize>("64").is_err());
     }
 

@@ -611,9 +611,9 @@ mod tests {
         for (body, needle) in [
             (
                 r#"{"data": "", "key_bits": 512}"#,
-                "must be 128, 192 or 256",
+                "expected 128, 192 or 256",
             ),
-            (r#"{"data": "", "nonce_bits": 64}"#, "must be 96 or 128"),
+            (r#"{"data": "", "nonce_bits": 64}"#, "expected 96 or 128"),
             (
                 r#"{"data": "", "encoding": "hex"}"#,
                 "expected `utf-8` or `base64`",

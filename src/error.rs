@@ -133,6 +133,20 @@ impl Error {
     }
 }
 
+impl Error {
+    /// As [`Error::from_json`], naming the field at `path` (`key_bits`, `items[2].data`) in
+    /// schema errors. `path` is `.` for the top level.
+    #[must_use]
+    pub fn from_json_at(path: &str, err: &serde_json::Error) -> Self {
+        match Self::from_json(err) {
+            Self::InvalidRequest(message) if path != "." && !path.is_empty() => {
+                Self::InvalidRequest(format!("field `{path}`: {message}"))
+            }
+            other => other,
+        }
+    }
+}
+
 /// Turns serde's `invalid type: string "VALUE", expected …` into `invalid type: string, expected …`.
 fn redact_string_value(message: &str) -> String {
     const OPEN: &str = "string \"";
