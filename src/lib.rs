@@ -49,6 +49,8 @@ pub mod error;
 pub mod api;
 #[cfg(feature = "server")]
 pub mod body;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
@@ -65,3 +67,6 @@ pub use envelope::{
     DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field,
 };
 pub use error::{Error, ErrorBody};
+
+#[cfg(feature = "client")]
+pub use client::Client;

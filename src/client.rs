@@ -1,0 +1,428 @@
+//! A typed HTTPS client for a gcm-oracle server (feature `client`).
+//!
+//! Certificate verification is always on: the client trusts either the system's root
+//! certificates ([`Client::new`]) or only the CA certificates you give it
+//! ([`Client::with_ca_pem`], e.g. a development server's `certs/dev-ca.pem`).
+//!
+//! Clear text travels as base64 (`"encoding": "base64"`), so any bytes can be encrypted and
+//! every decryption returns bytes.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), gcm_oracle::client::ClientError> {
+//! use gcm_oracle::Client;
+//!
+//! let ca = std::fs::read("certs/dev-ca.pem").expect("dev CA");
+//! let client = Client::with_ca_pem("https://127.0.0.1:8443", &ca)?;
+//! let envelope = client.encrypt(b"attack at dawn").await?;
+//! assert_eq!(client.decrypt(&envelope).await?, b"attack at dawn");
+//! # Ok(())
+//! # }
+//! ```
+
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::batch::{Batch, BatchItem};
+use crate::crypto::SealOptions;
+use crate::envelope::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope};
+use crate::error::ErrorBody;
+
+/// Everything a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused the request: its HTTP status and its `{"error", "code"}` body.
+    #[error("the server answered {status}: {} ({})", .body.error, .body.code)]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The server's error, with its stable `code` (e.g. `decryption_failed`).
+        body: ErrorBody,
+    },
+    /// The server could not be reached, TLS failed (e.g. an untrusted certificate), or the
+    /// connection broke.
+    #[error("cannot reach the oracle: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The CA certificates given could not be read as PEM.
+    #[error("cannot use the CA certificates: {0}")]
+    InvalidCa(String),
+    /// The base URL is not an absolute http(s) URL.
+    #[error("not an https URL: {0}")]
+    InvalidUrl(String),
+    /// The server's answer does not follow the wire contract.
+    #[error("unexpected answer from the server (status {status}): {detail}")]
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong with it.
+        detail: String,
+    },
+}
+
+impl ClientError {
+    /// The server's error code, when the server refused the request.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Server { body, .. } => Some(&body.code),
+            _ => None,
+        }
+    }
+}
+
+/// One batch item's outcome: its result, or the server's error for that item alone.
+pub type ItemResult<T> = Result<T, ErrorBody>;
+
+/// A client for one gcm-oracle server.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (e.g. `https://oracle.example.com`), trusting the
+    /// system's root certificates.
+    ///
+    /// # Errors
+    ///
+    /// If `base_url` is not an http(s) URL or the TLS stack cannot start.
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        Self::from_reqwest(base_url, reqwest::Client::builder().build()?)
+    }
+
+    /// A client for the server at `base_url` trusting only the CA certificate(s) in `ca_pem`.
+    ///
+    /// ```no_run
+    /// # fn example() -> Result<(), gcm_oracle::client::ClientError> {
+    /// let ca = std::fs::read("certs/dev-ca.pem").expect("dev CA");
+    /// let client = gcm_oracle::Client::with_ca_pem("https://localhost:8443", &ca)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If `ca_pem` holds no PEM certificate, or as [`Client::new`].
+    pub fn with_ca_pem(base_url: &str, ca_pem: &[u8]) -> Result<Self, ClientError> {
+        let certificates = reqwest::Certificate::from_pem_bundle(ca_pem)
+            .map_err(|err| ClientError::InvalidCa(err.to_string()))?;
+        if certificates.is_empty() {
+            return Err(ClientError::InvalidCa(
+                "no PEM certificate found".to_owned(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .tls_certs_only(certificates)
+            .build()?;
+        Self::from_reqwest(base_url, http)
+    }
+
+    /// A client using a `reqwest::Client` you configured (timeouts, proxies, client
+    /// certificates).
+    ///
+    /// # Errors
+    ///
+    /// If `base_url` is not an http(s) URL.
+    pub fn from_reqwest(base_url: &str, http: reqwest::Client) -> Result<Self, ClientError> {
+        let url = reqwest::Url::parse(base_url)
+            .map_err(|err| ClientError::InvalidUrl(format!("{base_url}: {err}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(ClientError::InvalidUrl(base_url.to_owned()));
+        }
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Encrypts `plaintext` with the defaults: AES-256, a 96-bit nonce, no associated data.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// let envelope = client.encrypt("any bytes, or text").await?;
+    /// println!("key {}", &*envelope.key);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Server`] with the server's code (e.g. `payload_too_large`), or a
+    /// transport error.
+    pub async fn encrypt(&self, plaintext: impl AsRef<[u8]>) -> Result<Envelope, ClientError> {
+        self.encrypt_with(plaintext, &SealOptions::default()).await
+    }
+
+    /// Encrypts `plaintext` with the key size, nonce size and associated data in `options`.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// use gcm_oracle::{KeySize, NonceSize, SealOptions};
+    ///
+    /// // The original Python service's format: AES-128 with a 128-bit nonce.
+    /// let options = SealOptions::new().key_size(KeySize::Aes128).nonce_size(NonceSize::Bits128);
+    /// let envelope = client.encrypt_with(b"legacy", &options).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::encrypt`].
+    pub async fn encrypt_with(
+        &self,
+        plaintext: impl AsRef<[u8]>,
+        options: &SealOptions,
+    ) -> Result<Envelope, ClientError> {
+        let request = EncryptRequest::bytes(plaintext.as_ref(), options);
+        self.post("/oracleinvocation/", &request).await
+    }
+
+    /// Decrypts an envelope sealed without associated data.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client, envelope: gcm_oracle::Envelope) -> Result<(), gcm_oracle::client::ClientError> {
+    /// let plaintext: Vec<u8> = client.decrypt(&envelope).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Server`] with code `decryption_failed` if the envelope is not authentic,
+    /// `invalid_base64` or `invalid_length` if it is malformed; or a transport error.
+    pub async fn decrypt(&self, envelope: &Envelope) -> Result<Vec<u8>, ClientError> {
+        self.decrypt_with(envelope, &[]).await
+    }
+
+    /// Decrypts an envelope sealed with associated data `aad`.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client, envelope: gcm_oracle::Envelope) -> Result<(), gcm_oracle::client::ClientError> {
+    /// let plaintext = client.decrypt_with(&envelope, b"order 7").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::decrypt`]; a wrong `aad` is `decryption_failed`.
+    pub async fn decrypt_with(
+        &self,
+        envelope: &Envelope,
+        aad: &[u8],
+    ) -> Result<Vec<u8>, ClientError> {
+        let request = DecryptRequest::new(envelope, aad, Encoding::Base64);
+        let response: DecryptResponse = self.post("/decrypt/", &request).await?;
+        decode_plaintext(&response, 200)
+    }
+
+    /// Encrypts every item, each under its own fresh key and nonce, in one request. The
+    /// answers come back in the same order; one bad item fails alone.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// use gcm_oracle::SealOptions;
+    ///
+    /// let answers = client.encrypt_batch(&["a", "b", "c"], &SealOptions::new()).await?;
+    /// for answer in answers {
+    ///     let envelope = answer.expect("each item succeeds");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Server`] if the batch as a whole is refused (e.g. `too_many_items`).
+    pub async fn encrypt_batch(
+        &self,
+        plaintexts: &[impl AsRef<[u8]>],
+        options: &SealOptions,
+    ) -> Result<Vec<ItemResult<Envelope>>, ClientError> {
+        let items = plaintexts
+            .iter()
+            .map(|plaintext| EncryptRequest::bytes(plaintext.as_ref(), options))
+            .collect();
+        let batch: Batch<BatchItem<Envelope>> = self
+            .post("/oracleinvocation/batch", &Batch { items })
+            .await?;
+        Ok(batch
+            .items
+            .into_iter()
+            .map(BatchItem::into_result)
+            .collect())
+    }
+
+    /// Decrypts every envelope, all sealed with the same associated data `aad` (empty for
+    /// none), in one request. The answers come back in the same order.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client, envelopes: Vec<gcm_oracle::Envelope>) -> Result<(), gcm_oracle::client::ClientError> {
+    /// for answer in client.decrypt_batch(&envelopes, b"").await? {
+    ///     match answer {
+    ///         Ok(plaintext) => println!("{} bytes", plaintext.len()),
+    ///         Err(error) => println!("refused: {}", error.code),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::encrypt_batch`].
+    pub async fn decrypt_batch(
+        &self,
+        envelopes: &[Envelope],
+        aad: &[u8],
+    ) -> Result<Vec<ItemResult<Vec<u8>>>, ClientError> {
+        let items = envelopes
+            .iter()
+            .map(|envelope| DecryptRequest::new(envelope, aad, Encoding::Base64))
+            .collect();
+        let batch: Batch<BatchItem<DecryptResponse>> =
+            self.post("/decrypt/batch", &Batch { items }).await?;
+        batch
+            .items
+            .into_iter()
+            .map(|item| match item {
+                BatchItem::Ok(response) => decode_plaintext(&response, 200).map(Ok),
+                BatchItem::Err(body) => Ok(Err(body)),
+            })
+            .collect()
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        parse_response(status, &bytes)
+    }
+}
+
+/// Turns a status and body into the expected answer or a typed error.
+fn parse_response<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ClientError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(body).map_err(|err| ClientError::UnexpectedResponse {
+            status,
+            detail: format!("not the expected JSON: {err}"),
+        });
+    }
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(body) => Err(ClientError::Server { status, body }),
+        Err(_) => Err(ClientError::UnexpectedResponse {
+            status,
+            detail: "the error body is not gcm-oracle's {\"error\", \"code\"} JSON".to_owned(),
+        }),
+    }
+}
+
+fn decode_plaintext(response: &DecryptResponse, status: u16) -> Result<Vec<u8>, ClientError> {
+    STANDARD
+        .decode(response.data.as_bytes())
+        .map_err(|_| ClientError::UnexpectedResponse {
+            status,
+            detail: "`data` is not the base64 that was asked for".to_owned(),
+        })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::envelope::{EnvelopeError, Field};
+    use crate::error::Error;
+
+    /// Every error the server can send keeps its status and code through the client.
+    #[test]
+    fn every_server_error_keeps_its_status_and_code() {
+        let errors = [
+            Error::MalformedJson("x".into()),
+            Error::InvalidRequest("x".into()),
+            Error::from(EnvelopeError::InvalidBase64 { field: Field::Key }),
+            Error::from(EnvelopeError::InvalidLength {
+                field: Field::Nonce,
+                expected: &[12, 16],
+                actual: 3,
+            }),
+            Error::from(EnvelopeError::DecryptionFailed(crate::DecryptionFailed)),
+            Error::PlaintextNotUtf8,
+            Error::UnsupportedMediaType,
+            Error::PayloadTooLarge { limit: 1 },
+            Error::TooManyItems { items: 2, limit: 1 },
+            Error::BodyTimeout { seconds: 1 },
+            Error::BodyRead("x".into()),
+            Error::NotFound,
+            Error::MethodNotAllowed { allow: "POST" },
+        ];
+        for error in errors {
+            let body = serde_json::to_vec(&error.body()).unwrap();
+            let client_error = parse_response::<Envelope>(error.status(), &body).unwrap_err();
+            let ClientError::Server { status, body } = &client_error else {
+                panic!("{client_error:?}");
+            };
+            assert_eq!(
+                (*status, body.code.as_str()),
+                (error.status(), error.code())
+            );
+            assert_eq!(client_error.code(), Some(error.code()));
+        }
+    }
+
+    #[test]
+    fn a_non_json_error_is_an_unexpected_response() {
+        let err = parse_response::<Envelope>(502, b"<html>Bad Gateway</html>").unwrap_err();
+        assert!(
+            matches!(err, ClientError::UnexpectedResponse { status: 502, .. }),
+            "{err}"
+        );
+        assert_eq!(err.code(), None);
+    }
+
+    #[test]
+    fn a_success_that_is_not_an_envelope_is_an_unexpected_response() {
+        let err = parse_response::<Envelope>(200, br#"{"data": "x"}"#).unwrap_err();
+        assert!(
+            matches!(err, ClientError::UnexpectedResponse { status: 200, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        let http = reqwest::Client::new();
+        assert!(Client::from_reqwest("ftp://host", http.clone()).is_err());
+        assert!(Client::from_reqwest("not a url", http.clone()).is_err());
+        let client = Client::from_reqwest("https://host:8443/", http).unwrap();
+        assert_eq!(client.base, "https://host:8443");
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused() {
+        let err = Client::with_ca_pem("https://localhost", b"not pem").unwrap_err();
+        assert!(matches!(err, ClientError::InvalidCa(_)), "{err}");
+    }
+}
