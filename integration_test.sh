@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Contract test for the gcm-oracle HTTPS service (AES-GCM encryption oracle).
 #
-# Needs only bash, curl, jq and coreutils (base64, od, wc, ...). Every check is
-# printed as "PASS: ..." or "FAIL: ... (detail)", and the last line is
-# "N passed, M failed". Exit status: 0 if nothing failed, 1 if a check failed
-# or the server could not be reached, 2 on a usage error.
+# Needs only bash (4 or newer), curl and jq: no coreutils, no temporary files.
+# Every check is printed as "PASS: ..." or "FAIL: ... (detail)", and the last
+# line is "N passed, M failed". Exit status: 0 if nothing failed, 1 if a check
+# failed or the server could not be reached, 2 on a usage error.
 
 # No `set -e`: a failed check must be reported and the run must go on.
 set -u
+
+if ((BASH_VERSINFO[0] < 4)); then
+	printf 'error: bash 4 or newer is required (this is bash %s)\n' "$BASH_VERSION" >&2
+	exit 1
+fi
+
+# Byte semantics for the whole script: ${#var} and ${var:0:N} count bytes (so
+# the UTF-8 length of the input is ${#input}) and [A-Z]-style ranges in the
+# regular expressions below are plain ASCII ranges.
+LC_ALL=C
 
 default_input='He said "héllo" \ 👋 — ünïcødé'
 addr='https://localhost:8443'
@@ -15,8 +25,7 @@ input=$default_input
 curl_opts=(-sS --max-time 10)
 
 usage() {
-	cat <<EOF
-Usage: ${0##*/} [options]
+	printf '%s\n' "Usage: ${0##*/} [options]
 
 Contract test for the gcm-oracle HTTPS service.
 
@@ -27,8 +36,7 @@ Contract test for the gcm-oracle HTTPS service.
   -h, --help          show this help and exit
 
 Exit status: 0 if every check passed, 1 if a check failed or the server
-is unreachable, 2 on a usage error.
-EOF
+is unreachable, 2 on a usage error."
 }
 
 die_usage() {
@@ -59,15 +67,12 @@ while (($#)); do
 done
 addr=${addr%/} # so "$addr/decrypt/" never has a double slash
 
-for tool in curl jq base64 od wc mktemp; do
+for tool in curl jq; do
 	command -v "$tool" >/dev/null 2>&1 || {
 		echo "error: '$tool' is required but was not found in PATH" >&2
 		exit 1
 	}
 done
-
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
 
 passed=0 failed=0
 
@@ -84,26 +89,41 @@ check() {
 }
 
 # post PATH BODY [CONTENT-TYPE]: POST BODY to $addr/PATH. Sets $status (the
-# HTTP status, "000" if curl failed); the response is left in $tmp/body and
-# $tmp/headers. The body goes through stdin so that no text is ever read by
-# curl as an option or an @file name. If the very first request fails at the
-# curl level, the server is unreachable and there is no point going on.
+# HTTP status, "000" if curl failed), $headers (the header block of the final
+# response, CRLF line ends) and $body (the response body). One curl call
+# writes the headers (-D -), then the body, then a write-out trailer of two
+# lines: curl's error message (empty on success) and the status. The request
+# body goes through stdin so that no text is ever read by curl as an option or
+# an @file name. If the very first request fails at the curl level, the
+# server is unreachable: that is reported as a failed check, the summary is
+# printed and the script stops.
 first_request=1
 post() {
-	local path=$1 body=$2 ctype=${3:-application/json} rc
-	: >"$tmp/body"
-	: >"$tmp/headers"
-	status=$(printf '%s' "$body" | curl "${curl_opts[@]}" -o "$tmp/body" -D "$tmp/headers" \
-		-w '%{http_code}' -H "Content-Type: $ctype" --data-binary @- "$addr$path" 2>"$tmp/curl_err")
+	local path=$1 data=$2 ctype=${3:-application/json} out rc err
+	out=$(printf '%s' "$data" | curl "${curl_opts[@]}" -D - \
+		-w '\n%{errormsg}\n%{http_code}' -H "Content-Type: $ctype" \
+		--data-binary @- "$addr$path" 2>/dev/null)
 	rc=$?
+	status=${out##*$'\n'}
+	out=${out%$'\n'*}
+	err=${out##*$'\n'}
+	out=${out%$'\n'*}
+	# Header blocks (a "100 Continue" or a proxy's CONNECT reply may come
+	# before the final one) each end with an empty line; the last one wins.
+	headers=
+	while [[ $out == HTTP/* && $out == *$'\r\n\r\n'* ]]; do
+		headers=${out%%$'\r\n\r\n'*}
+		out=${out#*$'\r\n\r\n'}
+	done
+	body=$out
 	if ((rc != 0)); then
-		status=000
+		status=000 headers='' body=''
 		if ((first_request)); then
-			echo "error: cannot reach gcm-oracle at $addr (curl exit $rc):" >&2
-			cat "$tmp/curl_err" >&2
+			check "gcm-oracle is reachable at $addr" 1 "curl exit $rc${err:+: $err}"
 			case $rc in
 			35 | 51 | 58 | 60 | 77) echo "hint: for a self-signed certificate use --cacert FILE or -k" >&2 ;;
 			esac
+			echo "$passed passed, $failed failed"
 			exit 1
 		fi
 	fi
@@ -112,77 +132,110 @@ post() {
 }
 
 # header NAME: print the value of response header NAME (case-insensitive) of
-# the last response in $tmp/headers; repeated headers are joined with ", ".
+# the last response ($headers); repeated headers are joined with ", ".
 header() {
-	local line name=${1,,} value='' v
-	while IFS= read -r line; do
+	local rest=$headers$'\n' line name=${1,,} value='' v
+	while [[ -n $rest ]]; do
+		line=${rest%%$'\n'*}
+		rest=${rest#*$'\n'}
 		line=${line%$'\r'}
-		if [[ $line == HTTP/* ]]; then # a new status line (e.g. after a 100 Continue)
+		if [[ $line == HTTP/* ]]; then # a new status line
 			value=
 		elif [[ ${line,,} == "$name":* ]]; then
 			v=${line#*:}
 			v=${v#"${v%%[![:space:]]*}"} # strip leading whitespace
 			value=${value:+$value, }$v
 		fi
-	done <"$tmp/headers"
+	done
 	printf '%s' "$value"
 }
 
-# get_field FILE NAME: set $val to the string field NAME of the JSON object in
-# FILE; status 1 (and val empty) if FILE is not an object or NAME is absent or
-# not a string. The trailing "x" keeps trailing newlines of the value intact.
+# get_field JSON NAME: set $val to the string field NAME of the JSON object in
+# the text JSON; status 1 (and val empty) if it is not an object or NAME is
+# absent or not a string. The trailing "x" keeps trailing newlines of the
+# value intact.
 get_field() {
 	local out
-	out=$(jq -je --arg f "$2" 'objects | .[$f] | strings' "$1" 2>/dev/null && printf x) || {
+	out=$(printf '%s' "$1" | jq -je --arg f "$2" 'objects | .[$f] | strings' 2>/dev/null && printf x) || {
 		val=
 		return 1
 	}
 	val=${out%x}
 }
 
-# is_json_error FILE CODE: FILE is a JSON error body {"error": string,
+# is_json_error JSON CODE: JSON is an error body {"error": string,
 # "code": string} and, if CODE is given, its code is CODE.
 is_json_error() {
-	jq -e --arg code "${2-}" \
+	printf '%s' "$1" | jq -e --arg code "${2-}" \
 		'type == "object" and (.error | type) == "string" and (.code | type) == "string"
-		 and ($code == "" or .code == $code)' "$1" >/dev/null 2>&1
+		 and ($code == "" or .code == $code)' >/dev/null 2>&1
 }
 
-# short FILE: the first 200 bytes of a body, for failure details.
-short() { head -c 200 "$1" | tr '\n\r' '  '; }
-
-# byte_len FILE: size in bytes, as a plain number.
-byte_len() { echo $(($(wc -c <"$1"))); }
-
-# flip_first_bit B64: print B64 re-encoded with the lowest bit of its first
-# decoded byte flipped. Done with od + printf so no xxd is needed.
-flip_first_bit() {
-	local -a bytes
-	local b esc=''
-	read -r -d '' -a bytes < <(printf '%s' "$1" | base64 -d 2>/dev/null | od -An -v -tu1)
-	((${#bytes[@]})) || return 1
-	bytes[0]=$((bytes[0] ^ 1))
-	for b in "${bytes[@]}"; do esc+=$(printf '\\0%03o' "$b"); done
-	printf '%b' "$esc" | base64 -w0
+# short TEXT: the first 200 bytes of a body, for failure details.
+short() {
+	local s=${1:0:200}
+	printf '%s' "${s//[$'\n\r']/ }"
 }
 
 # Standard alphabet, '=' padding mandatory (RFC 4648 §4). Empty is valid.
+b64_alphabet='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 b64_re='^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'
+
+# b64_index CHAR: set $idx to the value (0-63) of base64 character CHAR.
+b64_index() {
+	local before=${b64_alphabet%%"$1"*}
+	idx=${#before}
+}
+
+# b64_check TEXT: status 0 if TEXT is canonical standard padded base64, with
+# $dlen set to its decoded length in bytes; otherwise status 1 and $why says
+# what is wrong. Canonical (as a strict decoder wants it): the bits that the
+# padding discards are zero, i.e. in "xx==" the 2nd character's low 4 bits
+# and in "xxx=" the 3rd character's low 2 bits.
+b64_check() {
+	local s=$1 n=${#1} pad=0
+	dlen=0 why=
+	if ! [[ $s =~ $b64_re ]]; then
+		why="not standard padded base64: '${s:0:80}'"
+		return 1
+	fi
+	if [[ $s == *== ]]; then
+		pad=2
+		b64_index "${s:n-3:1}"
+		((idx & 15)) && why="non-canonical: '${s:n-3:1}' before '==' leaves bits set in '${s:0:80}'"
+	elif [[ $s == *= ]]; then
+		pad=1
+		b64_index "${s:n-2:1}"
+		((idx & 3)) && why="non-canonical: '${s:n-2:1}' before '=' leaves bits set in '${s:0:80}'"
+	fi
+	[[ -z $why ]] || return 1
+	dlen=$((n * 3 / 4 - pad)) # n is a multiple of 4
+}
+
+# flip_first_bit B64: print B64 with the lowest bit of its first decoded byte
+# flipped, without decoding it. Byte 0 is (c0 << 2) | (c1 >> 4), so its lowest
+# bit is bit 4 (value 16) of the 2nd character: swap that character for the
+# one 16 places away in the alphabet. Status 1 if B64 decodes to no bytes.
+flip_first_bit() {
+	local s=$1
+	[[ ${#s} -ge 4 && $s =~ $b64_re ]] || return 1
+	b64_index "${s:1:1}"
+	printf '%s' "${s:0:1}${b64_alphabet:$((idx ^ 16)):1}${s:2}"
+}
 
 # Request bodies are always built by jq, so any input text is escaped right.
 oracle_body=$(jq -nc --arg data "$input" '{data: $data}')
-input_len=$(printf '%s' "$input" | wc -c)
-input_len=$((input_len))
+input_len=${#input} # bytes, thanks to LC_ALL=C
 
 # --- 1. encrypt: status and content type ------------------------------------
 post /oracleinvocation/ "$oracle_body"
-cp "$tmp/body" "$tmp/r1.json"
+r1=$body
 ctype=$(header content-type)
 cache=$(header cache-control)
 json_ct_re='^application/json[[:space:]]*(;.*)?$' # parameters such as charset allowed
 [[ $status == 200 && ${ctype,,} =~ $json_ct_re ]]
 check "POST /oracleinvocation/ returns 200 with a JSON content type" $? \
-	"status $status, Content-Type '$ctype', body: $(short "$tmp/r1.json")"
+	"status $status, Content-Type '$ctype', body: $(short "$r1")"
 
 # --- Cache-Control: ciphertexts and keys must never be cached ----------------
 cache_tokens=",${cache,,},"
@@ -191,52 +244,50 @@ cache_tokens=${cache_tokens//[[:space:]]/}
 check "response carries Cache-Control: no-store" $? "Cache-Control: '$cache'"
 
 # --- 2. exactly data, key, mac, nonce, all strings --------------------------
-jq -e 'type == "object" and keys == ["data", "key", "mac", "nonce"]
-       and all(.[]; type == "string")' "$tmp/r1.json" >/dev/null 2>&1
+printf '%s' "$r1" | jq -e 'type == "object" and keys == ["data", "key", "mac", "nonce"]
+       and all(.[]; type == "string")' >/dev/null 2>&1
 check "response has exactly the string fields data, key, mac, nonce" $? \
-	"body: $(short "$tmp/r1.json")"
+	"body: $(short "$r1")"
 
 # --- 3. each field is standard padded base64 and decodes --------------------
+declare -A decoded_len # field -> decoded length in bytes (0 if it did not decode)
 for f in data key mac nonce; do
 	ok=1 why=''
-	if ! get_field "$tmp/r1.json" "$f"; then
+	if ! get_field "$r1" "$f"; then
 		why="missing or not a string"
-	elif ! [[ $val =~ $b64_re ]]; then
-		why="not standard padded base64: '${val:0:80}'"
-	elif ! printf '%s' "$val" | base64 -d >"$tmp/$f.bin" 2>/dev/null; then
-		why="base64 -d rejects '${val:0:80}'"
-	else
+	elif b64_check "$val"; then
 		ok=0
 	fi
-	((ok == 0)) || : >"$tmp/$f.bin" # later checks then see 0 bytes
+	((ok == 0)) || dlen=0 # later checks then see 0 bytes
+	decoded_len[$f]=$dlen
 	check "field '$f' is standard padded base64" "$ok" "$why"
 done
 
 # --- 4. sizes: AES-256 key, 96-bit GCM nonce, 128-bit tag --------------------
 for spec in key:32 nonce:12 mac:16; do
 	f=${spec%%:*} want=${spec#*:}
-	got=$(byte_len "$tmp/$f.bin")
+	got=${decoded_len[$f]}
 	[[ $got == "$want" ]]
 	check "$f decodes to $want bytes" $? "got $got bytes"
 done
 
 # --- 5. GCM is a stream mode: ciphertext as long as the UTF-8 clear text -----
-got=$(byte_len "$tmp/data.bin")
+got=${decoded_len[data]}
 [[ $got == "$input_len" ]]
 check "ciphertext length equals the UTF-8 length of the input ($input_len bytes)" $? \
 	"ciphertext is $got bytes"
 
 # --- 6. every call gets a fresh random key and nonce ------------------------
-get_field "$tmp/r1.json" key
+get_field "$r1" key
 key1=$val
-get_field "$tmp/r1.json" nonce
+get_field "$r1" nonce
 nonce1=$val
 post /oracleinvocation/ "$oracle_body"
-cp "$tmp/body" "$tmp/r2.json"
+r2=$body
 status2=$status
-get_field "$tmp/r2.json" key
+get_field "$r2" key
 key2=$val
-get_field "$tmp/r2.json" nonce
+get_field "$r2" nonce
 nonce2=$val
 [[ $status2 == 200 && -n $key1 && -n $key2 && $key1 != "$key2" ]]
 check "two calls give different keys" $? "status $status2, keys '$key1' and '$key2'"
@@ -244,9 +295,9 @@ check "two calls give different keys" $? "status $status2, keys '$key1' and '$ke
 check "two calls give different nonces" $? "status $status2, nonces '$nonce1' and '$nonce2'"
 
 # --- 7. round trip through /decrypt/ ----------------------------------------
-get_field "$tmp/r1.json" data
+get_field "$r1" data
 data1=$val
-get_field "$tmp/r1.json" mac
+get_field "$r1" mac
 mac1=$val
 # decrypt_body MAC: the first response's fields, with the given tag.
 decrypt_body() {
@@ -255,38 +306,38 @@ decrypt_body() {
 }
 post /decrypt/ "$(decrypt_body "$mac1")"
 # Compared inside jq so that the text is matched exactly, byte for byte.
-[[ $status == 200 ]] && jq -e --arg want "$input" '.data == $want' "$tmp/body" >/dev/null 2>&1
+[[ $status == 200 ]] && printf '%s' "$body" | jq -e --arg want "$input" '.data == $want' >/dev/null 2>&1
 check "POST /decrypt/ of the first response returns the input exactly" $? \
-	"status $status, body: $(short "$tmp/body")"
+	"status $status, body: $(short "$body")"
 
 # --- 8. a tampered tag must be rejected ---------------------------------------
 if flipped=$(flip_first_bit "$mac1"); then
 	post /decrypt/ "$(decrypt_body "$flipped")"
-	[[ $status == 400 ]] && is_json_error "$tmp/body" decryption_failed
+	[[ $status == 400 ]] && is_json_error "$body" decryption_failed
 	check "a tag with one bit flipped gives 400 decryption_failed" $? \
-		"status $status, body: $(short "$tmp/body")"
+		"status $status, body: $(short "$body")"
 else
 	check "a tag with one bit flipped gives 400 decryption_failed" 1 "no decodable tag to tamper with"
 fi
 
 # --- 9. malformed JSON ------------------------------------------------------
 post /oracleinvocation/ '{"data": '
-[[ $status == 400 ]] && is_json_error "$tmp/body" malformed_json
+[[ $status == 400 ]] && is_json_error "$body" malformed_json
 check "malformed JSON gives 400 with a JSON error, code malformed_json" $? \
-	"status $status, body: $(short "$tmp/body")"
+	"status $status, body: $(short "$body")"
 
 # --- 10. wrong media type (valid JSON, so only the Content-Type is wrong) ---
 post /oracleinvocation/ "$oracle_body" text/plain
-[[ $status == 415 ]] && is_json_error "$tmp/body" unsupported_media_type
+[[ $status == 415 ]] && is_json_error "$body" unsupported_media_type
 check "Content-Type text/plain gives 415 with a JSON error, code unsupported_media_type" $? \
-	"status $status, body: $(short "$tmp/body")"
+	"status $status, body: $(short "$body")"
 
 # --- the path without its trailing slash works too --------------------------
 post /oracleinvocation "$oracle_body"
-[[ $status == 200 ]] && jq -e 'type == "object" and keys == ["data", "key", "mac", "nonce"]' \
-	"$tmp/body" >/dev/null 2>&1
+[[ $status == 200 ]] && printf '%s' "$body" | jq -e 'type == "object" and keys == ["data", "key", "mac", "nonce"]' \
+	>/dev/null 2>&1
 check "POST /oracleinvocation (no trailing slash) returns 200 with the four fields" $? \
-	"status $status, body: $(short "$tmp/body")"
+	"status $status, body: $(short "$body")"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use zeroize::Zeroizing;
 
 use crate::batch::{Batch, BatchItem};
 use crate::body::{JsonBody, parse_object};
@@ -132,8 +133,9 @@ async fn not_found() -> Result<HttpResponse, Error> {
 
 fn json(value: &impl Serialize) -> HttpResponse {
     // Serializing these plain structs of strings cannot fail; the fallback keeps it total.
-    let body = serde_json::to_vec(value).unwrap_or_default();
+    let body = Zeroizing::new(serde_json::to_vec(value).unwrap_or_default());
+    // The body holds a key or clear text: it is wiped when actix drops the last reference.
     HttpResponse::Ok()
         .content_type(ContentType::json())
-        .body(body)
+        .body(web::Bytes::from_owner(body))
 }

@@ -15,8 +15,12 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
+use zeroize::Zeroize as _;
 
 use crate::error::Error;
+
+/// The most buffer reserved before any body bytes arrive.
+const INITIAL_BUFFER: usize = 64 * 1024;
 
 /// Limits on request bodies, shared with the handlers through app data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +65,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 // Not worth reading: refused unread, and the connection closed with the answer.
                 Headers::RefuseUnread(err) => return Err(err),
             };
-            let mut body = BytesMut::with_capacity(announced.unwrap_or(0));
+            // Grown as bytes arrive: a Content-Length is a claim, not a reason to reserve memory.
+            let mut body = BytesMut::with_capacity(announced.unwrap_or(0).min(INITIAL_BUFFER));
             while let Some(chunk) = next_chunk(&mut payload, limits).await? {
                 if body.len() + chunk.len() > limits.max_body {
                     let read = body.len() + chunk.len();
@@ -73,7 +78,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_object(&body).map(JsonBody)
+            let parsed = parse_object(&body).map(JsonBody);
+            // The body holds clear text or a key: wipe our copy before it is freed.
+            body.zeroize();
+            parsed
         })
     }
 }
@@ -151,15 +159,22 @@ enum Headers {
 
 /// Checks the content type and any announced length before reading a byte of the body.
 fn check_headers(req: &HttpRequest, max_body: usize) -> Headers {
-    let is_json = match req.mime_type() {
-        Ok(Some(mime)) => {
-            mime.essence_str() == mime::APPLICATION_JSON.essence_str()
-                && mime
-                    .get_param(mime::CHARSET)
-                    .is_none_or(|charset| charset == mime::UTF_8)
-        }
-        _ => false,
-    };
+    let headers = req.headers();
+    let identity = headers
+        .get_all(header::CONTENT_ENCODING)
+        .all(|value| value.as_bytes().eq_ignore_ascii_case(b"identity"));
+    let one_type = headers.get_all(header::CONTENT_TYPE).count() == 1;
+    let is_json = identity
+        && one_type
+        && match req.mime_type() {
+            Ok(Some(mime)) => {
+                mime.essence_str() == mime::APPLICATION_JSON.essence_str()
+                    && mime
+                        .get_param(mime::CHARSET)
+                        .is_none_or(|charset| charset == mime::UTF_8)
+            }
+            _ => false,
+        };
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -170,6 +185,11 @@ fn check_headers(req: &HttpRequest, max_body: usize) -> Headers {
         Some(length) if length > drain_budget(max_body) as u64 => Headers::RefuseUnread(too_large),
         Some(length) if length > max_body as u64 => Headers::Refuse(too_large),
         _ if !is_json => Headers::Refuse(Error::UnsupportedMediaType),
+        // Everything goes in the JSON body; a query string would be silently ignored (and it
+        // ends up in proxies' logs).
+        _ if !req.query_string().is_empty() => Headers::Refuse(Error::InvalidRequest(
+            "query parameters are not accepted: put every field in the JSON body".to_owned(),
+        )),
         // At most max_body here, so it fits in usize.
         announced => Headers::Accept {
             announced: announced.and_then(|length| usize::try_from(length).ok()),
@@ -202,6 +222,31 @@ mod tests {
         assert_eq!(code_of("data=hi"), "malformed_json");
         assert_eq!(code_of(""), "malformed_json");
         assert_eq!(code_of("   "), "malformed_json");
+    }
+
+    #[test]
+    fn errors_name_fields_but_never_echo_values_or_odd_keys() {
+        for body in [
+            r#"{"data": 987654321}"#,
+            r#"{"data": "x", "my secret key": "y"}"#,
+            r#"{"data": "x", "987654321": "y"}"#,
+            r#"{"my secret key": {"data": 1}}"#,
+        ] {
+            let message = parse_object::<EncryptRequest>(body.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                !message.contains("98765") && !message.contains("my secret"),
+                "{body}: {message}"
+            );
+        }
+        let message = parse_object::<EncryptRequest>(br#"{"data": 5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("field `data`: invalid type: integer, expected a string"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -102,10 +102,12 @@ fn parse_size(text: &str) -> Result<usize, String> {
     let size: bytesize::ByteSize = text
         .parse()
         .map_err(|err| format!("not a size like 8MiB or 1048576: {err}"))?;
-    match usize::try_from(size.as_u64()) {
-        Ok(0) => Err("must be at least 1 byte".to_owned()),
-        Ok(bytes) => Ok(bytes),
-        Err(_) => Err("too large for this platform".to_owned()),
+    // 1 GiB: a body is held in memory whole, and GCM itself caps a message near 64 GiB.
+    const MAX: u64 = 1 << 30;
+    match size.as_u64() {
+        0 => Err("must be at least 1 byte".to_owned()),
+        bytes if bytes > MAX => Err("must be at most 1GiB".to_owned()),
+        bytes => usize::try_from(bytes).map_err(|_| "too large for this platform".to_owned()),
     }
 }
 
@@ -184,6 +186,7 @@ mod tests {
             &["gcm-oracle", "--bind", "localhost"][..],
             &["gcm-oracle", "--max-body", "lots"][..],
             &["gcm-oracle", "--max-body", "0"][..],
+            &["gcm-oracle", "--max-body", "2GiB"][..],
             &["gcm-oracle", "--body-timeout", "0s"][..],
             &["gcm-oracle", "--workers", "0"][..],
         ] {

@@ -27,7 +27,7 @@ pub enum Error {
     )]
     PlaintextNotUtf8,
     /// The request's `Content-Type` is not `application/json`.
-    #[error("send the body as JSON with the header `Content-Type: application/json`")]
+    #[error("send the body as uncompressed JSON with one header `Content-Type: application/json`")]
     UnsupportedMediaType,
     /// The body is larger than the configured limit.
     #[error("the body is larger than the limit of {limit} bytes")]
@@ -128,7 +128,7 @@ impl Error {
         use serde_json::error::Category;
         match err.classify() {
             Category::Syntax | Category::Eof | Category::Io => Self::MalformedJson(err.to_string()),
-            Category::Data => Self::InvalidRequest(redact_string_value(&err.to_string())),
+            Category::Data => Self::InvalidRequest(redact_values(&err.to_string())),
         }
     }
 }
@@ -140,23 +140,85 @@ impl Error {
     pub fn from_json_at(path: &str, err: &serde_json::Error) -> Self {
         match Self::from_json(err) {
             Self::InvalidRequest(message) if path != "." && !path.is_empty() => {
-                Self::InvalidRequest(format!("field `{path}`: {message}"))
+                // The path is made of the body's own keys: show it only if it is made of names
+                // (and `[n]` array indices).
+                let shown = strip_indices(path)
+                    .split('.')
+                    .all(|part| part.is_empty() || is_identifier(part));
+                if shown {
+                    Self::InvalidRequest(format!("field `{path}`: {message}"))
+                } else {
+                    Self::InvalidRequest(message)
+                }
             }
             other => other,
         }
     }
 }
 
-/// Turns serde's `invalid type: string "VALUE", expected …` into `invalid type: string, expected …`.
-fn redact_string_value(message: &str) -> String {
-    const OPEN: &str = "string \"";
-    const CLOSE: &str = "\", expected";
-    match (message.find(OPEN), message.rfind(CLOSE)) {
-        (Some(start), Some(end)) if end >= start + OPEN.len() => {
-            format!("{}string{}", &message[..start], &message[end + 1..])
+/// Removes the values serde quotes in its messages, so a body like `{"data": 987654321}` or
+/// `"my secret"` is never echoed back or logged. Backticked names that look like identifiers
+/// (`data`, `key_bits`, `utf-8`) are kept: they are what the reader needs to fix the request.
+fn redact_values(message: &str) -> String {
+    const VALUE_KINDS: [&str; 5] = ["string", "integer", "floating point", "char", "bytes"];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(['`', '"']) {
+        let quote = rest[start..].chars().next().unwrap_or('`');
+        let Some(len) = rest[start + 1..].find(quote) else {
+            break;
+        };
+        let (before, quoted) = (&rest[..start], &rest[start + 1..start + 1 + len]);
+        let is_value = VALUE_KINDS
+            .iter()
+            .any(|kind| before.ends_with(&format!("{kind} ")));
+        if is_value {
+            out.push_str(before.trim_end());
+        } else if is_identifier(quoted) {
+            out.push_str(&rest[..start + len + 2]);
+        } else {
+            out.push_str(before);
+            out.push_str("`(not shown)`");
         }
-        _ => message.to_owned(),
+        rest = &rest[start + len + 2..];
     }
+    out.push_str(rest);
+    out
+}
+
+/// `items[2].data` → `items.data`: array indices are not part of the body's text.
+fn strip_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' if in_index => {
+                in_index = false;
+                out.push('.');
+            }
+            c if in_index && c.is_ascii_digit() => {}
+            // Anything else inside brackets is not an index: keep it, so the check refuses it.
+            c => {
+                if in_index {
+                    out.push('[');
+                    in_index = false;
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// A short name made of letters, digits, `_` and `-`, not all digits: a field or option name.
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 32
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-'))
+        && !text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 #[cfg(feature = "server")]
@@ -210,6 +272,27 @@ mod tests {
         let err = serde_json::from_str::<crate::EncryptRequest>(r#"{"data": 5}"#).unwrap_err();
         let err = Error::from_json(&err);
         assert_eq!((err.status(), err.code()), (400, "invalid_request"));
+    }
+
+    #[test]
+    fn schema_errors_never_echo_values_or_odd_field_names() {
+        for body in [
+            r#"{"data": 987654321}"#,
+            r#"{"data": 98765.4321}"#,
+            r#"{"data": "x", "my secret key": 1}"#,
+            r#"{"data": "x", "987654321": 1}"#,
+        ] {
+            let err = serde_json::from_str::<crate::EncryptRequest>(body).unwrap_err();
+            let message = Error::from_json_at("data", &err).to_string();
+            for secret in ["98765", "my secret"] {
+                assert!(!message.contains(secret), "{body}: {message}");
+            }
+        }
+        let err = serde_json::from_str::<crate::EncryptRequest>(r#"{"data": "x", "add": 1}"#)
+            .unwrap_err();
+        let message = Error::from_json(&err).to_string();
+        assert!(message.contains("unknown field `add`"), "{message}");
+        assert!(message.contains("`aad`"), "{message}");
     }
 
     #[test]

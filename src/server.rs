@@ -54,24 +54,7 @@ impl Server {
     ///
     /// If the certificates cannot be loaded or created, or the address cannot be bound.
     pub fn bind(args: &ServeArgs) -> Result<Self, StartError> {
-        let (tls, dev_ca) = match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => (tls::server_config(cert, key)?, None),
-            _ => {
-                let (paths, status) =
-                    tls::ensure_dev_certs(&args.dev_certs.cert_dir, &args.dev_certs.sans)?;
-                match status {
-                    DevCertStatus::Created => {
-                        tracing::info!(dir = %args.dev_certs.cert_dir.display(), "created development certificates");
-                    }
-                    DevCertStatus::Reused => {
-                        tracing::info!(dir = %args.dev_certs.cert_dir.display(), "using existing development certificates");
-                    }
-                }
-                // An absolute path, so the logged curl line works from any directory.
-                let ca = std::fs::canonicalize(&paths.ca).unwrap_or(paths.ca);
-                (tls::server_config(&paths.cert, &paths.key)?, Some(ca))
-            }
-        };
+        // The port first: a busy port fails before any certificate is touched.
         let listener = TcpListener::bind(args.bind).map_err(|source| StartError::Bind {
             addr: args.bind,
             source,
@@ -80,6 +63,29 @@ impl Server {
             addr: args.bind,
             source,
         })?;
+        let (tls, dev_ca) = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => (tls::server_config(cert, key)?, None),
+            _ => {
+                let dir = &args.dev_certs.cert_dir;
+                let mut sans = args.dev_certs.sans.clone();
+                // A specific bind address must be in the certificate, or the URL we log fails.
+                if !addr.ip().is_unspecified() {
+                    sans.push(addr.ip().to_string());
+                }
+                let (paths, status) = tls::ensure_dev_certs(dir, &sans)?;
+                match status {
+                    DevCertStatus::Created => {
+                        tracing::info!(dir = %dir.display(), "created development certificates");
+                    }
+                    DevCertStatus::Reused => {
+                        tracing::info!(dir = %dir.display(), "using existing development certificates");
+                    }
+                }
+                // An absolute path, so the logged curl line works from any directory.
+                let ca = std::fs::canonicalize(&paths.ca).unwrap_or(paths.ca);
+                (tls::server_config(&paths.cert, &paths.key)?, Some(ca))
+            }
+        };
         Ok(Self {
             listener,
             addr,
@@ -140,9 +146,12 @@ impl Server {
                         .add((header::STRICT_TRANSPORT_SECURITY, HSTS))
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
-                // One compact line per request: peer, request line, status, bytes out, time.
-                // Bodies are never logged.
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                // One compact line per request: peer, method, path, status, bytes out, time.
+                // Never the query string (no field belongs there) and never a body.
+                .wrap(
+                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
         });
         if let Some(workers) = self.workers {
             server = server.workers(workers);
@@ -154,8 +163,9 @@ impl Server {
             Some(ca) => {
                 let ca = ca.display();
                 tracing::info!("development CA certificate: {ca}");
+                let quoted = shell_quote(&ca.to_string());
                 tracing::info!(
-                    "try: curl --cacert {ca} -H 'Content-Type: application/json' -d '{{\"data\":\"hi\"}}' {url}/oracleinvocation/"
+                    "try: curl --cacert {quoted} -H 'Content-Type: application/json' -d '{{\"data\":\"hi\"}}' {url}/oracleinvocation/"
                 );
             }
             None => tracing::info!(
@@ -163,5 +173,33 @@ impl Server {
             ),
         }
         Ok(server)
+    }
+}
+
+/// Quotes `text` for a POSIX shell when it holds anything but safe characters.
+fn shell_quote(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:@,=%".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn paths_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_quote("/tmp/certs/dev-ca.pem"),
+            "/tmp/certs/dev-ca.pem"
+        );
+        assert_eq!(
+            shell_quote("/tmp/with space/ca.pem"),
+            "'/tmp/with space/ca.pem'"
+        );
+        assert_eq!(shell_quote("/tmp/it's"), r"'/tmp/it'\''s'");
     }
 }

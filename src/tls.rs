@@ -117,12 +117,32 @@ pub fn ensure_dev_certs(
     dir: &Path,
     extra_sans: &[String],
 ) -> Result<(DevCertPaths, DevCertStatus), TlsError> {
+    let _lock = lock_dir(dir)?;
     let paths = DevCertPaths::in_dir(dir);
     let sans = all_sans(extra_sans);
     if dev_certs_reusable(&paths, &sans) {
         return Ok((paths, DevCertStatus::Reused));
     }
-    generate_dev_certs(dir, extra_sans).map(|paths| (paths, DevCertStatus::Created))
+    write_dev_certs(dir, extra_sans).map(|paths| (paths, DevCertStatus::Created))
+}
+
+/// Holds an exclusive lock on `DIR/.dev-certs.lock` until dropped, so two servers (or a server
+/// and `gen-cert`) starting at once never mix one's key with the other's certificate.
+fn lock_dir(dir: &Path) -> Result<fs::File, TlsError> {
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TlsError::Write { path, source }
+    };
+    fs::create_dir_all(dir).map_err(write_error(dir))?;
+    let path = dir.join(".dev-certs.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(write_error(&path))?;
+    file.lock().map_err(write_error(&path))?;
+    Ok(file)
 }
 
 /// Writes a new throwaway CA and a leaf it signs into `dir` (created if missing), replacing
@@ -132,11 +152,13 @@ pub fn ensure_dev_certs(
 ///
 /// If a name is not a valid DNS name or IP address, or a file cannot be written.
 pub fn generate_dev_certs(dir: &Path, extra_sans: &[String]) -> Result<DevCertPaths, TlsError> {
+    let _lock = lock_dir(dir)?;
+    write_dev_certs(dir, extra_sans)
+}
+
+/// [`generate_dev_certs`] for a caller that holds the directory's lock.
+fn write_dev_certs(dir: &Path, extra_sans: &[String]) -> Result<DevCertPaths, TlsError> {
     let paths = DevCertPaths::in_dir(dir);
-    fs::create_dir_all(dir).map_err(|source| TlsError::Write {
-        path: dir.to_owned(),
-        source,
-    })?;
 
     // An hour of slack before "now" absorbs clock skew between this host and its clients.
     let not_before = OffsetDateTime::now_utc() - Duration::hours(1);
@@ -163,9 +185,10 @@ pub fn generate_dev_certs(dir: &Path, extra_sans: &[String]) -> Result<DevCertPa
     leaf.not_after = not_after;
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
 
-    write_file(&paths.key, leaf_key.serialize_pem().as_bytes(), 0o600)?;
-    write_file(&paths.cert, leaf_cert.pem().as_bytes(), 0o644)?;
+    // CA, then leaf, then key: a crash in between leaves a set the reuse check refuses.
     write_file(&paths.ca, ca_cert.pem().as_bytes(), 0o644)?;
+    write_file(&paths.cert, leaf_cert.pem().as_bytes(), 0o644)?;
+    write_file(&paths.key, leaf_key.serialize_pem().as_bytes(), 0o600)?;
     Ok(paths)
 }
 
@@ -237,7 +260,11 @@ fn name(common_name: &str) -> DistinguishedName {
 /// Writes through a temporary file and a rename, so a reader never sees half a key and the
 /// key file never exists with looser permissions than `mode`.
 fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
-    let tmp = path.with_extension("pem.tmp");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> io::Result<()> {
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -294,11 +321,39 @@ fn dev_certs_reusable(paths: &DevCertPaths, sans: &[String]) -> bool {
         }),
         _ => false,
     };
+    // Every dev CA has the same name: the key identifiers tell whether this CA issued this leaf.
+    let issued_by_ca = match (authority_key_id(&leaf), subject_key_id(&ca)) {
+        (Some(authority), Some(subject)) => authority == subject,
+        _ => false,
+    };
     fresh(&ca)
         && fresh(&leaf)
         && covered
         && leaf.issuer() == ca.subject()
+        && issued_by_ca
         && server_config(&paths.cert, &paths.key).is_ok()
+}
+
+fn authority_key_id<'a>(
+    cert: &'a x509_parser::certificate::X509Certificate<'_>,
+) -> Option<&'a [u8]> {
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|id| id.0)
+            }
+            _ => None,
+        })
+}
+
+fn subject_key_id<'a>(cert: &'a x509_parser::certificate::X509Certificate<'_>) -> Option<&'a [u8]> {
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -340,6 +395,33 @@ mod tests {
         assert_eq!(status, DevCertStatus::Created);
         let (_, again) = ensure_dev_certs(dir.path(), &["oracle.test".to_owned()]).unwrap();
         assert_eq!(again, DevCertStatus::Reused);
+    }
+
+    #[test]
+    fn a_ca_from_another_set_is_not_reused() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let (a_paths, _) = ensure_dev_certs(a.path(), &[]).unwrap();
+        let (b_paths, _) = ensure_dev_certs(b.path(), &[]).unwrap();
+        fs::copy(&b_paths.ca, &a_paths.ca).unwrap();
+        let (_, status) = ensure_dev_certs(a.path(), &[]).unwrap();
+        assert_eq!(status, DevCertStatus::Created);
+    }
+
+    #[test]
+    fn concurrent_generation_never_mixes_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..3 {
+                        generate_dev_certs(dir.path(), &[]).unwrap();
+                    }
+                });
+            }
+        });
+        let paths = DevCertPaths::in_dir(dir.path());
+        assert!(dev_certs_reusable(&paths, &all_sans(&[])));
     }
 
     #[test]

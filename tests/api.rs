@@ -265,7 +265,10 @@ async fn errors_never_echo_the_clear_text() {
     let server = spawn().await;
     for body in [
         r#""my secret text""#,
-        r#"{"data": "my secret text", "x": 1}"#,
+        r#"{"data": 987654321}"#,
+        r#"{"data": ["my secret text"]}"#,
+        r#"{"data": "x", "my secret text": 1}"#,
+        r#"{"my secret text": {"data": 1}}"#,
     ] {
         let response = post_raw(
             &server,
@@ -274,9 +277,58 @@ async fn errors_never_echo_the_clear_text() {
             body,
         )
         .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         let text = response.text().await.unwrap();
-        assert!(!text.contains("my secret"), "{text}");
+        assert!(
+            !text.contains("my secret") && !text.contains("98765"),
+            "{body}: {text}"
+        );
     }
+}
+
+#[tokio::test]
+async fn query_strings_are_refused_not_ignored() {
+    let server = spawn().await;
+    for path in ["/oracleinvocation/?key_bits=128", "/decrypt/?key=c2VjcmV0"] {
+        let response = post_raw(&server, path, Some("application/json"), r#"{"data":"x"}"#).await;
+        assert_eq!(
+            assert_error(response, StatusCode::BAD_REQUEST).await,
+            "invalid_request",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn compressed_or_ambiguously_typed_bodies_are_415() {
+    let server = spawn().await;
+    let http = client_http1(&server.ca_pem);
+    let encoded = http
+        .post(server.url("/oracleinvocation/"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(r#"{"data":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error(encoded, StatusCode::UNSUPPORTED_MEDIA_TYPE).await,
+        "unsupported_media_type"
+    );
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.append("content-type", "application/json".parse().unwrap());
+    headers.append("content-type", "text/plain".parse().unwrap());
+    let two_types = http
+        .post(server.url("/oracleinvocation/"))
+        .headers(headers)
+        .body(r#"{"data":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_error(two_types, StatusCode::UNSUPPORTED_MEDIA_TYPE).await,
+        "unsupported_media_type"
+    );
 }
 
 #[tokio::test]
@@ -497,6 +549,47 @@ async fn chunked_body_over_the_limit_is_413() {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        assert_error(response, StatusCode::PAYLOAD_TOO_LARGE).await,
+        "payload_too_large"
+    );
+}
+
+#[tokio::test]
+async fn a_body_announced_far_over_the_limit_is_refused_unread() {
+    let server = spawn_with(&["--max-body", "1KiB"]).await;
+    let mut stream = raw_tls(&server).await;
+    // Announces 1 GiB and sends nothing more: the answer must not wait for the body.
+    send(
+        &mut stream,
+        b"POST /oracleinvocation/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n",
+    )
+    .await;
+    let received = read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(received.starts_with("HTTP/1.1 413"), "{received}");
+    assert!(
+        received.contains("\"code\":\"payload_too_large\""),
+        "{received}"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_413_over_http2_too() {
+    let server = spawn_with(&["--max-body", "1KiB"]).await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..8).map(|_| Ok(vec![b' '; 200])).collect();
+    let response = client(&server.ca_pem)
+        .post(server.url("/oracleinvocation/"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
     assert_eq!(
         assert_error(response, StatusCode::PAYLOAD_TOO_LARGE).await,
         "payload_too_large"

@@ -310,7 +310,8 @@ async fn a_failing_stderr_does_not_take_the_server_down() {
     );
     let url = format!("https://{addr}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
+    // The port is bound first, then the certificates are written (the key last).
+    while std::net::TcpStream::connect(addr).is_err() || !dir.path().join("dev-key.pem").exists() {
         assert!(
             server.0.try_wait().unwrap().is_none(),
             "server exited at start"
@@ -332,4 +333,39 @@ async fn a_failing_stderr_does_not_take_the_server_down() {
         assert_eq!(response.status(), StatusCode::OK);
     }
     assert!(server.0.try_wait().unwrap().is_none(), "server exited");
+}
+
+#[tokio::test]
+async fn a_specific_bind_address_is_in_the_dev_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, lines) = start(&[
+        "--bind",
+        "127.0.0.2:0",
+        "--cert-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let url = after(&lines, "listening on ");
+    assert!(url.starts_with("https://127.0.0.2:"), "{url}");
+    let ca = std::fs::read(dir.path().join("dev-ca.pem")).unwrap();
+    let response = client(&ca)
+        .post(format!("{url}/oracleinvocation/"))
+        .json(&json!({ "data": "hi" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[test]
+fn a_busy_port_fails_before_touching_the_certificate_directory() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let cert_dir = dir.path().join("certs");
+    let output = run_to_end(&["--bind", &addr, "--cert-dir", cert_dir.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        !cert_dir.exists(),
+        "certificates were written before the port was checked"
+    );
 }
