@@ -12,6 +12,7 @@ use crate::batch::{Batch, BatchItem};
 use crate::body::{JsonBody, parse_object};
 use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::error::Error;
+use crate::metrics::Metrics;
 
 /// The most items a batch may hold, shared with the handlers through app data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +59,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(|| not_allowed("POST"))),
     )
     .service(
+        web::resource("/healthz")
+            .route(web::get().to(healthz))
+            .route(web::head().to(healthz))
+            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(readyz))
+            .route(web::head().to(readyz))
+            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics))
+            .route(web::head().to(metrics))
+            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+    )
+    .service(
         web::resource(["/oracleinvocation/batch", "/oracleinvocation/batch/"])
             .route(web::post().to(encrypt_batch))
             .default_service(web::to(|| not_allowed("POST"))),
@@ -77,38 +96,57 @@ async fn usage() -> HttpResponse {
 }
 
 /// `POST /oracleinvocation/`: seal the clear text under a fresh key and nonce.
-async fn encrypt(JsonBody(request): JsonBody<EncryptRequest>) -> Result<HttpResponse, Error> {
-    Ok(json(&request.seal()?))
+async fn encrypt(
+    JsonBody(request): JsonBody<EncryptRequest>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, Error> {
+    let envelope = request.seal()?;
+    metrics.add_encrypted(envelope.ciphertext_len());
+    Ok(json(&envelope))
 }
 
 /// `POST /decrypt/`: open an envelope the oracle returned.
-async fn decrypt(JsonBody(request): JsonBody<DecryptRequest>) -> Result<HttpResponse, Error> {
-    Ok(json(&request.open()?))
+async fn decrypt(
+    JsonBody(request): JsonBody<DecryptRequest>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, Error> {
+    let opened = request.open()?;
+    metrics.add_decrypted(request.ciphertext_len());
+    Ok(json(&opened))
 }
 
 /// `POST /oracleinvocation/batch`: [`encrypt`] for each item, each with its own key and nonce.
 async fn encrypt_batch(
     JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
-    limit: Option<web::Data<MaxBatchItems>>,
+    limit: web::Data<MaxBatchItems>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    each_item(&batch, limit, |request: EncryptRequest| request.seal())
+    each_item(&batch, limit.0, |request: EncryptRequest| {
+        let envelope = request.seal()?;
+        metrics.add_encrypted(envelope.ciphertext_len());
+        Ok(envelope)
+    })
 }
 
 /// `POST /decrypt/batch`: [`decrypt`] for each item.
 async fn decrypt_batch(
     JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
-    limit: Option<web::Data<MaxBatchItems>>,
+    limit: web::Data<MaxBatchItems>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    each_item(&batch, limit, |request: DecryptRequest| request.open())
+    each_item(&batch, limit.0, |request: DecryptRequest| {
+        let opened = request.open()?;
+        metrics.add_decrypted(request.ciphertext_len());
+        Ok(opened)
+    })
 }
 
 /// Parses and answers every item on its own, so one bad item fails alone.
 fn each_item<T: DeserializeOwned, R: Serialize>(
     batch: &Batch<Box<RawValue>>,
-    limit: Option<web::Data<MaxBatchItems>>,
+    limit: usize,
     answer: impl Fn(T) -> Result<R, Error>,
 ) -> Result<HttpResponse, Error> {
-    let limit = limit.map_or(crate::batch::DEFAULT_MAX_ITEMS, |limit| limit.0);
     if batch.items.len() > limit {
         return Err(Error::TooManyItems {
             items: batch.items.len(),
@@ -121,6 +159,27 @@ fn each_item<T: DeserializeOwned, R: Serialize>(
         .map(|item| parse_object(item.get().as_bytes()).and_then(&answer).into())
         .collect();
     Ok(json(&Batch { items }))
+}
+
+/// `GET /healthz`: the process is alive and answering.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(r#"{"status":"ok"}"#)
+}
+
+/// `GET /readyz`: certificates are loaded and the listener accepts: ready for traffic.
+async fn readyz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(r#"{"status":"ready"}"#)
+}
+
+/// `GET /metrics`: Prometheus text exposition format.
+async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
 }
 
 async fn not_allowed(allow: &'static str) -> Result<HttpResponse, Error> {

@@ -36,6 +36,10 @@ impl Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up: the size is irrelevant, and boxing complicates clap's derive"
+)]
 pub enum Command {
     /// Serve the oracle over HTTPS (the default).
     Serve(ServeArgs),
@@ -77,6 +81,45 @@ pub struct ServeArgs {
     /// Worker threads [default: one per CPU core].
     #[arg(long, env = "GCM_ORACLE_WORKERS")]
     pub workers: Option<NonZeroUsize>,
+
+    /// How long an idle keep-alive connection stays open.
+    #[arg(long, env = "GCM_ORACLE_KEEP_ALIVE", default_value = "5s", value_parser = parse_duration)]
+    pub keep_alive: Duration,
+
+    /// How long a client may take to send a request's headers (and the TLS handshake).
+    #[arg(long, env = "GCM_ORACLE_REQUEST_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Most concurrent connections per worker; more wait in the listen backlog.
+    #[arg(long, env = "GCM_ORACLE_MAX_CONNECTIONS", default_value_t = NonZeroUsize::new(25_000).unwrap_or(NonZeroUsize::MIN))]
+    pub max_connections: NonZeroUsize,
+
+    /// On SIGTERM or SIGINT: stop accepting, then wait this long for requests in flight.
+    #[arg(long, env = "GCM_ORACLE_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Log format: one human-readable line per event, or one JSON object per line.
+    #[arg(long, env = "GCM_ORACLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Also listen for plain HTTP on this address, answering every request with a 308 redirect
+    /// to the HTTPS URL (and nothing else).
+    #[arg(long, env = "GCM_ORACLE_REDIRECT_HTTP", value_name = "ADDR:PORT")]
+    pub redirect_http: Option<SocketAddr>,
+
+    /// Require clients to present a certificate issued by a CA in this PEM file (mutual TLS).
+    #[arg(long, env = "GCM_ORACLE_CLIENT_CA", value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// The development certificates: `gcm-oracle gen-cert` writes them, `serve` uses them (and
@@ -135,6 +178,12 @@ mod tests {
         assert_eq!(args.dev_certs.cert_dir, PathBuf::from("certs"));
         assert_eq!(args.max_body, 8 * 1024 * 1024);
         assert_eq!(args.body_timeout, Duration::from_secs(10));
+        assert_eq!(args.keep_alive, Duration::from_secs(5));
+        assert_eq!(args.request_timeout, Duration::from_secs(5));
+        assert_eq!(args.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(args.max_connections.get(), 25_000);
+        assert_eq!(args.log_format, LogFormat::Pretty);
+        assert_eq!((args.redirect_http, args.client_ca), (None, None));
     }
 
     #[test]
@@ -189,6 +238,10 @@ mod tests {
             &["gcm-oracle", "--max-body", "2GiB"][..],
             &["gcm-oracle", "--body-timeout", "0s"][..],
             &["gcm-oracle", "--workers", "0"][..],
+            &["gcm-oracle", "--keep-alive", "soon"][..],
+            &["gcm-oracle", "--max-connections", "0"][..],
+            &["gcm-oracle", "--log-format", "xml"][..],
+            &["gcm-oracle", "--redirect-http", "80"][..],
         ] {
             assert!(Cli::try_parse_from(argv).is_err(), "{argv:?} was accepted");
         }

@@ -159,6 +159,12 @@ pub struct DecryptRequest {
 }
 
 impl DecryptRequest {
+    /// The ciphertext's length in bytes: the clear text's length once opened.
+    #[must_use]
+    pub fn ciphertext_len(&self) -> usize {
+        decoded_len(&self.data)
+    }
+
     /// A request to open `envelope` sealed with `aad` (empty for none), answering in `encoding`.
     #[must_use]
     pub fn new(envelope: &Envelope, aad: &[u8], encoding: Encoding) -> Self {
@@ -340,7 +346,19 @@ fn one_of(lengths: &[usize]) -> String {
     }
 }
 
+/// The length of what a standard padded base64 string decodes to (0 for an empty string).
+fn decoded_len(text: &str) -> usize {
+    let padding = text.bytes().rev().take_while(|&b| b == b'=').count();
+    (text.len() / 4 * 3).saturating_sub(padding)
+}
+
 impl Envelope {
+    /// The ciphertext's length in bytes, which is the clear text's length too.
+    #[must_use]
+    pub fn ciphertext_len(&self) -> usize {
+        decoded_len(&self.data)
+    }
+
     /// Decodes and decrypts an envelope sealed without associated data.
     ///
     /// # Errors
@@ -559,6 +577,13 @@ mod tests {
             envelope.open().unwrap_err(),
             EnvelopeError::DecryptionFailed(DecryptionFailed)
         );
+    }
+
+    #[test]
+    fn ciphertext_len_matches_the_clear_text() {
+        for len in 0..40 {
+            assert_eq!(envelope_of(&vec![7u8; len]).ciphertext_len(), len);
+        }
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub mod batch;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod metrics;
 
 #[cfg(feature = "server")]
 pub mod api;
@@ -55,6 +57,8 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
+pub mod telemetry;
 #[cfg(feature = "server")]
 pub mod tls;
 

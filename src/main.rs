@@ -1,27 +1,19 @@
 //! The `gcm-oracle` binary: parse settings, start logging, run.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use gcm_oracle::config::{Cli, Command};
+use gcm_oracle::config::{Cli, Command, LogFormat};
 use gcm_oracle::server::Server;
-use gcm_oracle::tls;
+use gcm_oracle::{telemetry, tls};
 
 fn main() -> ExitCode {
     let command = Cli::parse().into_command();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never in files or container logs.
-        .with_ansi(std::io::stderr().is_terminal())
-        // A closed or full stderr must not take the server down: tracing-subscriber would
-        // report the failed write with eprint!, which panics when stderr itself fails.
-        .log_internal_errors(false)
-        .init();
+    let format = match &command {
+        Command::Serve(args) => args.log_format,
+        Command::GenCert(_) => LogFormat::Pretty,
+    };
+    telemetry::init(format);
     let result: Result<(), Box<dyn std::error::Error>> = match command {
         Command::Serve(args) => actix_web::rt::System::new().block_on(async move {
             let server = Server::bind(&args)?;

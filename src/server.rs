@@ -4,12 +4,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::api::{self, MaxBatchItems};
 use crate::body::BodyLimits;
 use crate::config::ServeArgs;
+use crate::metrics::Metrics;
+use crate::telemetry;
 use crate::tls::{self, DevCertStatus, TlsError};
 
 /// HSTS for two years, the value browsers' preload lists ask for: this service is HTTPS-only.
@@ -44,6 +46,17 @@ pub struct Server {
     limits: BodyLimits,
     max_batch_items: MaxBatchItems,
     workers: Option<usize>,
+    timeouts: Timeouts,
+    metrics: Metrics,
+}
+
+/// Connection settings handed to actix-web.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    keep_alive: std::time::Duration,
+    request: std::time::Duration,
+    shutdown: std::time::Duration,
+    max_connections: usize,
 }
 
 impl Server {
@@ -97,6 +110,13 @@ impl Server {
             },
             max_batch_items: MaxBatchItems(args.max_batch_items),
             workers: args.workers.map(usize::from),
+            timeouts: Timeouts {
+                keep_alive: args.keep_alive,
+                request: args.request_timeout,
+                shutdown: args.shutdown_timeout,
+                max_connections: args.max_connections.get(),
+            },
+            metrics: Metrics::new(),
         })
     }
 
@@ -118,6 +138,12 @@ impl Server {
         }
     }
 
+    /// The server's metrics, as `GET /metrics` shows them.
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// The development CA certificate clients should trust, when development certificates are
     /// in use.
     #[must_use]
@@ -135,10 +161,12 @@ impl Server {
         let url = self.url();
         let limits = self.limits;
         let max_batch_items = web::Data::new(self.max_batch_items);
+        let metrics = web::Data::new(self.metrics.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(limits)
                 .app_data(max_batch_items.clone())
+                .app_data(metrics.clone())
                 .configure(api::routes)
                 .wrap(
                     DefaultHeaders::new()
@@ -146,13 +174,14 @@ impl Server {
                         .add((header::STRICT_TRANSPORT_SECURITY, HSTS))
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
-                // One compact line per request: peer, method, path, status, bytes out, time.
-                // Never the query string (no field belongs there) and never a body.
-                .wrap(
-                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                )
-        });
+                // Outermost, so it times and counts everything, errors included.
+                .wrap(from_fn(telemetry::access_log))
+        })
+        .keep_alive(self.timeouts.keep_alive)
+        .client_request_timeout(self.timeouts.request)
+        .tls_handshake_timeout(self.timeouts.request)
+        .max_connections(self.timeouts.max_connections)
+        .shutdown_timeout(self.timeouts.shutdown.as_secs().max(1));
         if let Some(workers) = self.workers {
             server = server.workers(workers);
         }

@@ -4,89 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::process::{Running, after, gcm_oracle, run_to_end, start};
 use common::{client, fixture};
 use reqwest::StatusCode;
 use serde_json::json;
-
-const BIN: &str = env!("CARGO_BIN_EXE_gcm-oracle");
-
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn gcm_oracle(args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args).env_remove("RUST_LOG");
-    // Settings come from the flags under test only.
-    for (name, _) in std::env::vars() {
-        if name.starts_with("GCM_ORACLE_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-/// Runs to completion, failing the test if it takes longer than 30 s.
-fn run_to_end(args: &[&str]) -> Output {
-    let child = gcm_oracle(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || done_tx.send(child.wait_with_output()));
-    done_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("gcm-oracle did not exit")
-        .unwrap()
-}
-
-/// Starts `serve` and collects its log until the curl hint appears.
-fn start(args: &[&str]) -> (Running, Vec<String>) {
-    let mut child = gcm_oracle(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let running = Running(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut lines = Vec::new();
-    while !lines.iter().any(|line: &String| line.contains("try: curl")) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(_) => panic!("no start-up lines within 30 s; got {lines:#?}"),
-        }
-    }
-    (running, lines)
-}
-
-fn after<'a>(lines: &'a [String], marker: &str) -> &'a str {
-    let line = lines.iter().find(|line| line.contains(marker)).unwrap();
-    let start = line.find(marker).unwrap() + marker.len();
-    line[start..].split_whitespace().next().unwrap()
-}
 
 #[tokio::test]
 async fn serve_logs_its_url_the_dev_ca_and_a_curl_line_that_works() {

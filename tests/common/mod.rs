@@ -9,6 +9,8 @@
     reason = "test helpers; each test binary uses a different subset"
 )]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

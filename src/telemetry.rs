@@ -1,0 +1,163 @@
+//! Logging: the subscriber (pretty or JSON lines, filtered by `RUST_LOG`) and the one access
+//! line per request, with a request id that is also returned as `X-Request-Id`.
+//!
+//! What is logged of a request: method, route pattern, status, duration, bytes in and out, the
+//! request id, and the error code when it failed. Never a body, a query string, a header value
+//! other than a well-formed request id, or an error message.
+
+use std::io::IsTerminal as _;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage as _, web};
+use futures_util::Stream;
+
+use crate::config::LogFormat;
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// The header that carries the request id both ways.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Starts logging to stderr. `RUST_LOG` filters (default `info`).
+pub fn init(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // A closed or full stderr must not take the server down: tracing-subscriber would
+        // report the failed write with eprint!, which panics when stderr itself fails.
+        .log_internal_errors(false);
+    let result = match format {
+        // Colour codes only for a person at a terminal, never in files or container logs.
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
+    // Already initialised (a test, or a program embedding the server): keep that subscriber.
+    drop(result);
+}
+
+/// A request id: the caller's `X-Request-Id` when it is a plain token of at most 64
+/// characters, else 128 random bits in hex.
+fn request_id(req: &ServiceRequest) -> String {
+    let given = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    match given {
+        Some(id) => id.to_owned(),
+        None => {
+            let mut bytes = [0u8; 16];
+            // An id only needs to be unique, not secret: fall back to the clock if the RNG fails.
+            if getrandom::fill(&mut bytes).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                bytes = nanos.to_le_bytes();
+            }
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
+}
+
+/// Middleware: counts the body bytes read, times the request, and writes the access line and
+/// the request metrics once the response is ready.
+///
+/// # Errors
+///
+/// Only what the inner service returns.
+pub async fn access_log(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let method = req.method().clone();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let payload = req.take_payload();
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(Counted {
+            inner: payload,
+            count: Arc::clone(&bytes_in),
+        }),
+    });
+
+    let mut res = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = res.status().as_u16();
+    let code = res
+        .response()
+        .error()
+        .and_then(|err| err.as_error::<Error>())
+        .map(Error::code);
+    let bytes_out = match res.response().body().size() {
+        BodySize::Sized(n) => n,
+        BodySize::None | BodySize::Stream => 0,
+    };
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.observe_request(&route, status, elapsed);
+        if let Some(code) = code {
+            metrics.observe_rejection(code);
+        }
+    }
+    tracing::info!(
+        target: "gcm_oracle::access",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        bytes_in = bytes_in.load(Ordering::Relaxed),
+        bytes_out,
+        code = code.unwrap_or("-"),
+        "request"
+    );
+    Ok(res)
+}
+
+/// A request body stream that counts the bytes passing through it.
+struct Counted {
+    inner: Payload,
+    count: Arc<AtomicU64>,
+}
+
+impl Stream for Counted {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &polled {
+            self.count.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}

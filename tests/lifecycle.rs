@@ -1,0 +1,182 @@
+//! The binary in production: what it logs (and never logs), and graceful shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::process::start_logged;
+use common::{client, read_until_closed, send, tls_config};
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_rustls::rustls;
+
+#[tokio::test]
+async fn logs_never_contain_secrets_even_at_trace_level() {
+    let mut server = start_logged(&["--log-format", "json"], &[("RUST_LOG", "trace")]);
+    let http = client(&server.ca_pem);
+    let url = |path: &str| format!("{}{path}", server.url);
+    let clear = "CLEAR-TEXT-7f3a9c";
+    let aad = "AAD-CONTEXT-51e2d0";
+    let binary = [0xde, 0xad, 0xbe, 0xef, 0x42];
+
+    let mut secrets: Vec<String> = vec![clear.into(), aad.into(), STANDARD.encode(binary)];
+    let mut request_ids = Vec::new();
+    let mut envelopes = Vec::new();
+    for body in [
+        json!({ "data": clear, "aad": aad }),
+        json!({ "data": STANDARD.encode(binary), "encoding": "base64", "key_bits": 128 }),
+    ] {
+        let response = http
+            .post(url("/oracleinvocation/"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        request_ids.push(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let envelope: Value = response.json().await.unwrap();
+        for field in ["key", "nonce", "mac", "data"] {
+            secrets.push(envelope[field].as_str().unwrap().to_owned());
+        }
+        envelopes.push(envelope);
+    }
+    let mut opened = envelopes[0].clone();
+    opened["aad"] = aad.into();
+    let response = http
+        .post(url("/decrypt/"))
+        .json(&opened)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .post(url("/decrypt/batch"))
+        .json(&json!({ "items": [opened, envelopes[1]] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Failures too: an unauthentic envelope, a key of the wrong size, a wrongly typed field.
+    let mut tampered = envelopes[0].clone();
+    tampered["aad"] = "wrong".into();
+    http.post(url("/decrypt/"))
+        .json(&tampered)
+        .send()
+        .await
+        .unwrap();
+    let mut short = envelopes[0].clone();
+    short["key"] = STANDARD.encode(&clear.as_bytes()[..10]).into();
+    http.post(url("/decrypt/"))
+        .json(&short)
+        .send()
+        .await
+        .unwrap();
+    http.post(url("/oracleinvocation/"))
+        .json(&json!({ "data": 987_654_321 }))
+        .send()
+        .await
+        .unwrap();
+    secrets.push("987654321".into());
+
+    server.signal(Signal::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(30)), Some(0));
+    let log = server.log_text();
+    assert!(log.lines().count() > 50, "trace logging is not on:\n{log}");
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "{secret} is in the log");
+        // Nor a recognisable piece of it.
+        if secret.len() >= 16 {
+            assert!(
+                !log.contains(&secret[..16]),
+                "part of {secret} is in the log"
+            );
+        }
+    }
+
+    // One access line per request, with the agreed fields, in JSON.
+    let access: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "gcm_oracle::access")
+        .collect();
+    assert_eq!(access.len(), 7, "{access:#?}");
+    for line in &access {
+        for field in [
+            "request_id",
+            "method",
+            "route",
+            "status",
+            "duration_ms",
+            "bytes_in",
+            "bytes_out",
+        ] {
+            assert!(!line[field].is_null(), "{field} missing from {line}");
+        }
+    }
+    assert_eq!(access[0]["request_id"], request_ids[0].as_str());
+    assert_eq!(access[0]["route"], "/oracleinvocation");
+    assert_eq!(access[0]["status"], 200);
+    assert!(access[0]["bytes_in"].as_u64().unwrap() > 0);
+    assert_eq!(access[4]["code"], "decryption_failed");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_a_request_in_flight_and_refuses_new_connections() {
+    let mut server = start_logged(&["--shutdown-timeout", "20s"], &[]);
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("https://").parse().unwrap();
+    let config = tls_config(
+        &server.ca_pem,
+        rustls::DEFAULT_VERSIONS,
+        &[b"http/1.1".as_slice()],
+    );
+    let mut stream = common::connect(addr, config).await.unwrap();
+    let body = br#"{"data": "in flight during shutdown"}"#;
+    let head = format!(
+        "POST /oracleinvocation/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    send(&mut stream, head.as_bytes()).await;
+    send(&mut stream, &body[..10]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.signal(Signal::SIGTERM);
+    // New connections are refused once the signal is handled.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting connections 5 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The upload in flight completes and gets its answer.
+    send(&mut stream, &body[10..]).await;
+    let received = read_until_closed(&mut stream, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+    assert!(received.contains("\"nonce\""), "{received}");
+    assert_eq!(server.wait_exit(Duration::from_secs(25)), Some(0));
+}
+
+#[tokio::test]
+async fn sigint_stops_the_server_cleanly() {
+    let mut server = start_logged(&[], &[]);
+    let response = client(&server.ca_pem)
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.signal(Signal::SIGINT);
+    assert_eq!(server.wait_exit(Duration::from_secs(30)), Some(0));
+}

@@ -1,0 +1,166 @@
+//! Operations: health probes, metrics, request ids, and 405 on every route.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use common::{TestServer, client, spawn};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn get(server: &TestServer, path: &str) -> reqwest::Response {
+    client(&server.ca_pem)
+        .get(server.url(path))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn health_probes_answer_small_json() {
+    let server = spawn().await;
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = get(&server, path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({ "status": status }));
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_bytes_latency_and_rejections() {
+    let server = spawn().await;
+    let http = client(&server.ca_pem);
+    let envelope: Value = http
+        .post(server.url("/oracleinvocation/"))
+        .json(&json!({ "data": "12345" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.post(server.url("/decrypt/"))
+        .json(&envelope)
+        .send()
+        .await
+        .unwrap();
+    let mut tampered = envelope.clone();
+    tampered["mac"] = "AAAAAAAAAAAAAAAAAAAAAA==".into();
+    http.post(server.url("/decrypt/"))
+        .json(&tampered)
+        .send()
+        .await
+        .unwrap();
+    http.post(server.url("/oracleinvocation/batch"))
+        .json(&json!({ "items": [{ "data": "abc" }, { "data": "de" }] }))
+        .send()
+        .await
+        .unwrap();
+    http.get(server.url("/nowhere")).send().await.unwrap();
+
+    let response = get(&server, "/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.unwrap();
+    for line in [
+        r#"gcm_oracle_http_requests_total{route="/oracleinvocation",status="200"} 1"#,
+        r#"gcm_oracle_http_requests_total{route="/decrypt",status="200"} 1"#,
+        r#"gcm_oracle_http_requests_total{route="/decrypt",status="400"} 1"#,
+        r#"gcm_oracle_http_requests_total{route="/oracleinvocation/batch",status="200"} 1"#,
+        r#"gcm_oracle_http_requests_total{route="(unmatched)",status="404"} 1"#,
+        r#"gcm_oracle_http_request_duration_seconds_count{route="/decrypt"} 2"#,
+        r#"gcm_oracle_rejected_requests_total{code="decryption_failed"} 1"#,
+        r#"gcm_oracle_rejected_requests_total{code="not_found"} 1"#,
+        // 5 + 3 + 2 bytes sealed; 5 opened (the tampered one opened nothing).
+        "gcm_oracle_encrypted_bytes_total 10",
+        "gcm_oracle_decrypted_bytes_total 5",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let server = spawn().await;
+    let http = client(&server.ca_pem);
+    let mut seen = Vec::new();
+    for path in ["/", "/healthz", "/nowhere"] {
+        let response = http.get(server.url(path)).send().await.unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        seen.push(id);
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), 3, "ids repeat: {seen:?}");
+
+    let response = http
+        .get(server.url("/healthz"))
+        .header("x-request-id", "trace-1234_abc.def")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-1234_abc.def");
+    let response = http
+        .get(server.url("/healthz"))
+        .header("x-request-id", "not a token; <script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.headers()["x-request-id"], "not a token; <script>");
+}
+
+#[tokio::test]
+async fn every_route_answers_a_wrong_method_with_405_and_allow() {
+    let server = spawn().await;
+    let http = client(&server.ca_pem);
+    let post_only = [
+        "/oracleinvocation/",
+        "/oracleinvocation",
+        "/decrypt/",
+        "/decrypt",
+        "/oracleinvocation/batch",
+        "/decrypt/batch",
+    ];
+    let get_only = ["/", "/healthz", "/readyz", "/metrics"];
+    for (paths, wrong, allow) in [
+        (
+            &post_only[..],
+            [Method::GET, Method::PUT, Method::DELETE],
+            "POST",
+        ),
+        (
+            &get_only[..],
+            [Method::POST, Method::PUT, Method::DELETE],
+            "GET, HEAD",
+        ),
+    ] {
+        for path in paths {
+            for method in &wrong {
+                let response = http
+                    .request(method.clone(), server.url(path))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    response.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+                assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["code"], "method_not_allowed");
+            }
+        }
+    }
+}
