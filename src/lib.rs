@@ -44,17 +44,20 @@ pub mod batch;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
-#[cfg(feature = "server")]
-pub mod metrics;
+
+#[cfg(feature = "client")]
+pub mod client;
 
 #[cfg(feature = "server")]
 pub mod api;
 #[cfg(feature = "server")]
 pub mod body;
-#[cfg(feature = "client")]
-pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
+pub mod redirect;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]

@@ -2,6 +2,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
@@ -11,8 +12,9 @@ use crate::api::{self, MaxBatchItems};
 use crate::body::BodyLimits;
 use crate::config::ServeArgs;
 use crate::metrics::Metrics;
+use crate::redirect;
 use crate::telemetry;
-use crate::tls::{self, DevCertStatus, TlsError};
+use crate::tls::{self, DevCertStatus, ReloadableCert, TlsError};
 
 /// HSTS for two years, the value browsers' preload lists ask for: this service is HTTPS-only.
 const HSTS: &str = "max-age=63072000";
@@ -42,6 +44,8 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     tls: rustls::ServerConfig,
+    cert: Arc<ReloadableCert>,
+    redirect: Option<(TcpListener, SocketAddr)>,
     dev_ca: Option<PathBuf>,
     limits: BodyLimits,
     max_batch_items: MaxBatchItems,
@@ -76,8 +80,9 @@ impl Server {
             addr: args.bind,
             source,
         })?;
-        let (tls, dev_ca) = match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => (tls::server_config(cert, key)?, None),
+        let client_ca = args.client_ca.as_deref();
+        let ((tls, cert), dev_ca) = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => (tls::server_config_with(cert, key, client_ca)?, None),
             _ => {
                 let dir = &args.dev_certs.cert_dir;
                 let mut sans = args.dev_certs.sans.clone();
@@ -96,13 +101,30 @@ impl Server {
                 }
                 // An absolute path, so the logged curl line works from any directory.
                 let ca = std::fs::canonicalize(&paths.ca).unwrap_or(paths.ca);
-                (tls::server_config(&paths.cert, &paths.key)?, Some(ca))
+                let config = tls::server_config_with(&paths.cert, &paths.key, client_ca)?;
+                (config, Some(ca))
             }
+        };
+        let redirect = match args.redirect_http {
+            Some(redirect) => {
+                let listener = TcpListener::bind(redirect).map_err(|source| StartError::Bind {
+                    addr: redirect,
+                    source,
+                })?;
+                let bound = listener.local_addr().map_err(|source| StartError::Bind {
+                    addr: redirect,
+                    source,
+                })?;
+                Some((listener, bound))
+            }
+            None => None,
         };
         Ok(Self {
             listener,
             addr,
             tls,
+            cert,
+            redirect,
             dev_ca,
             limits: BodyLimits {
                 max_body: args.max_body,
@@ -136,6 +158,12 @@ impl Server {
             SocketAddr::V4(v4) => format!("https://{}:{port}", v4.ip()),
             SocketAddr::V6(v6) => format!("https://[{}]:{port}", v6.ip()),
         }
+    }
+
+    /// The plain-HTTP redirect listener's address, with `--redirect-http`.
+    #[must_use]
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The server's metrics, as `GET /metrics` shows them.
@@ -186,6 +214,12 @@ impl Server {
             server = server.workers(workers);
         }
         let server = server.listen_rustls_0_23(self.listener, self.tls)?.run();
+        reload_on_sighup(self.cert);
+        if let Some((listener, addr)) = self.redirect {
+            let redirect = redirect::server(listener, self.addr.port())?;
+            tokio::spawn(redirect);
+            tracing::info!("redirecting http://{addr} to https");
+        }
 
         tracing::info!("gcm-oracle listening on {url}");
         match &self.dev_ca {
@@ -203,6 +237,37 @@ impl Server {
         }
         Ok(server)
     }
+}
+
+/// On SIGHUP, re-reads the certificate and key: new handshakes use the new certificate, open
+/// connections keep theirs, and a broken or mismatched file leaves the old one in place.
+fn reload_on_sighup(cert: Arc<ReloadableCert>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(err) => {
+                tracing::warn!("cannot listen for SIGHUP, certificate reload is off: {err}");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match cert.reload() {
+                    Ok(()) => tracing::info!(
+                        "SIGHUP: reloaded the certificate from {}",
+                        cert.cert_path().display()
+                    ),
+                    Err(err) => tracing::error!(
+                        "SIGHUP: certificate reload failed, still serving the previous certificate: {err}"
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(cert);
 }
 
 /// Quotes `text` for a POSIX shell when it holds anything but safe characters.

@@ -8,15 +8,18 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use time::{Duration, OffsetDateTime};
 
 /// Names every development certificate covers, so `localhost`, IPv4 and IPv6 loopback all work.
@@ -201,6 +204,77 @@ fn write_dev_certs(dir: &Path, extra_sans: &[String]) -> Result<DevCertPaths, Tl
 ///
 /// If a file cannot be read or parsed, or the key does not belong to the certificate.
 pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, TlsError> {
+    server_config_with(cert_path, key_path, None).map(|(config, _)| config)
+}
+
+/// As [`server_config`], also requiring client certificates issued by a CA in `client_ca`
+/// (mutual TLS) when given. Returns the certificate source too, to [`ReloadableCert::reload`]
+/// it later.
+///
+/// # Errors
+///
+/// As [`server_config`], or if `client_ca` holds no usable CA certificate.
+pub fn server_config_with(
+    cert_path: &Path,
+    key_path: &Path,
+    client_ca: Option<&Path>,
+) -> Result<(ServerConfig, Arc<ReloadableCert>), TlsError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cert = Arc::new(ReloadableCert {
+        current: RwLock::new(Arc::new(load_certified_key(
+            cert_path, key_path, &provider,
+        )?)),
+        cert_path: cert_path.to_owned(),
+        key_path: key_path.to_owned(),
+        provider: Arc::clone(&provider),
+    });
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|err| TlsError::Mismatch {
+            cert: cert_path.to_owned(),
+            key: key_path.to_owned(),
+            reason: err.to_string(),
+        })?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => builder.with_client_cert_verifier(client_verifier(path, provider)?),
+    };
+    let mut config = builder.with_cert_resolver(Arc::clone(&cert) as Arc<dyn ResolvesServerCert>);
+    config.ignore_client_order = true;
+    Ok((config, cert))
+}
+
+/// Verifies client certificates against the CA certificates in `path`.
+fn client_verifier(
+    path: &Path,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let error = |reason: String| TlsError::Certificate {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|err| error(err.to_string()))? {
+        roots
+            .add(cert.map_err(|err| error(err.to_string()))?)
+            .map_err(|err| error(err.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(error(
+            "no PEM CERTIFICATE block in the client CA file".to_owned(),
+        ));
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|err| error(err.to_string()))
+}
+
+/// Reads a certificate chain and its key, and checks that they belong together.
+fn load_certified_key(
+    cert_path: &Path,
+    key_path: &Path,
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, TlsError> {
     let certificate_error = |reason: String| TlsError::Certificate {
         path: cert_path.to_owned(),
         reason,
@@ -218,8 +292,7 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, 
         path: key_path.to_owned(),
         reason: err.to_string(),
     })?;
-
-    let mismatch = |err: rustls::Error| TlsError::Mismatch {
+    CertifiedKey::from_der(chain, key, provider).map_err(|err| TlsError::Mismatch {
         cert: cert_path.to_owned(),
         key: key_path.to_owned(),
         reason: match err {
@@ -228,16 +301,45 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, 
             }
             other => other.to_string(),
         },
-    };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(mismatch)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(mismatch)?;
-    config.ignore_client_order = true;
-    Ok(config)
+    })
+}
+
+/// The server's certificate, replaceable while serving: new handshakes get the current one,
+/// connections already open keep theirs.
+#[derive(Debug)]
+pub struct ReloadableCert {
+    current: RwLock<Arc<CertifiedKey>>,
+    cert_path: PathBuf,
+    key_path: PathBuf,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ReloadableCert {
+    /// Re-reads the certificate and key files. On any error the current certificate stays.
+    ///
+    /// # Errors
+    ///
+    /// As [`server_config`]: unreadable files, or a key that does not match.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let fresh = load_certified_key(&self.cert_path, &self.key_path, &self.provider)?;
+        // A poisoned lock only means a reader panicked; the Arc inside is still whole.
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// The certificate file this reloads from.
+    #[must_use]
+    pub fn cert_path(&self) -> &Path {
+        &self.cert_path
+    }
+}
+
+impl ResolvesServerCert for ReloadableCert {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        Some(Arc::clone(&current))
+    }
 }
 
 fn all_sans(extra: &[String]) -> Vec<String> {

@@ -180,3 +180,117 @@ async fn sigint_stops_the_server_cleanly() {
     server.signal(Signal::SIGINT);
     assert_eq!(server.wait_exit(Duration::from_secs(30)), Some(0));
 }
+
+/// The DER of the certificate a new TLS connection is served.
+async fn served_certificate(addr: std::net::SocketAddr, ca_pem: &[u8]) -> Vec<u8> {
+    let config = tls_config(ca_pem, rustls::DEFAULT_VERSIONS, &[b"http/1.1".as_slice()]);
+    let stream = common::connect(addr, config).await.unwrap();
+    stream.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+}
+
+fn der_of(pem_file: &std::path::Path) -> Vec<u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    CertificateDer::from_pem_file(pem_file).unwrap().to_vec()
+}
+
+async fn request_on(stream: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> String {
+    use tokio::io::AsyncReadExt as _;
+    send(stream, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_files_are_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let fixture = common::fixture;
+    std::fs::copy(fixture("rsa-pkcs1-cert.pem"), &cert).unwrap();
+    std::fs::copy(fixture("rsa-pkcs1-key.pem"), &key).unwrap();
+    let server = start_logged(
+        &[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let ca = std::fs::read(fixture("fixture-ca.pem")).unwrap();
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("https://").parse().unwrap();
+    assert_eq!(
+        served_certificate(addr, &ca).await,
+        der_of(&fixture("rsa-pkcs1-cert.pem"))
+    );
+
+    // A connection opened before the reload.
+    let config = tls_config(&ca, rustls::DEFAULT_VERSIONS, &[b"http/1.1".as_slice()]);
+    let mut open = common::connect(addr, config).await.unwrap();
+    assert!(request_on(&mut open).await.starts_with("HTTP/1.1 200"));
+
+    std::fs::copy(fixture("ec-sec1-cert.pem"), &cert).unwrap();
+    std::fs::copy(fixture("ec-sec1-key.pem"), &key).unwrap();
+    server.signal(Signal::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log_text().contains("reloaded the certificate") {
+        assert!(
+            Instant::now() < deadline,
+            "no reload logged:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        served_certificate(addr, &ca).await,
+        der_of(&fixture("ec-sec1-cert.pem"))
+    );
+    assert!(
+        request_on(&mut open).await.starts_with("HTTP/1.1 200"),
+        "the open connection broke"
+    );
+
+    // A mismatched pair, then a broken file: each logs one error and changes nothing.
+    std::fs::copy(fixture("rsa-pkcs1-cert.pem"), &cert).unwrap();
+    for (round, broken_key) in [(1, None), (2, Some("not a key"))] {
+        if let Some(contents) = broken_key {
+            std::fs::write(&key, contents).unwrap();
+        }
+        server.signal(Signal::SIGHUP);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server
+            .log_text()
+            .matches("certificate reload failed")
+            .count()
+            < round
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no error logged:\n{}",
+                server.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            served_certificate(addr, &ca).await,
+            der_of(&fixture("ec-sec1-cert.pem"))
+        );
+    }
+    let log = server.log_text();
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 2, "{log}");
+    assert!(
+        errors[0].contains("does not belong to the certificate"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("cannot read private key file"),
+        "{}",
+        errors[1]
+    );
+}

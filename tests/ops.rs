@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, client, spawn};
+use common::{TestServer, client, spawn, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -163,4 +163,98 @@ async fn every_route_answers_a_wrong_method_with_405_and_allow() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn redirect_http_answers_308_to_https_for_any_path_and_nothing_else() {
+    let server = spawn_with(&["--redirect-http", "127.0.0.1:0"]).await;
+    let redirect = server.redirect.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (method, path) in [
+        (Method::GET, "/"),
+        (Method::POST, "/oracleinvocation/?x=1"),
+        (Method::GET, "/metrics"),
+        (Method::DELETE, "/anything/at/all"),
+    ] {
+        let response = http
+            .request(method.clone(), format!("http://{redirect}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::PERMANENT_REDIRECT,
+            "{method} {path}"
+        );
+        let location = response.headers()["location"].to_str().unwrap();
+        assert_eq!(
+            location,
+            format!("https://127.0.0.1:{}{path}", server.addr.port())
+        );
+        assert!(
+            response.bytes().await.unwrap().is_empty(),
+            "a redirect serves nothing"
+        );
+    }
+}
+
+/// A CA and a client certificate it issued, as PEM.
+fn client_pki() -> (String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["client.test".to_owned()]).unwrap();
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_pem, format!("{}{}", cert.pem(), key.serialize_pem()))
+}
+
+#[tokio::test]
+async fn client_ca_lets_only_clients_with_its_certificates_through() {
+    let (ca_pem, identity_pem) = client_pki();
+    let (_, stranger_pem) = client_pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("client-ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let server = spawn_with(&["--client-ca", ca_file.to_str().unwrap()]).await;
+
+    let with_identity = |pem: &str| {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&server.ca_pem).unwrap()])
+            .identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    };
+    let accepted = with_identity(&identity_pem)
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+
+    let strangers = with_identity(&stranger_pem)
+        .get(server.url("/healthz"))
+        .send()
+        .await;
+    assert!(
+        strangers.is_err(),
+        "a certificate from another CA got through"
+    );
+    let anonymous = client(&server.ca_pem)
+        .get(server.url("/healthz"))
+        .send()
+        .await;
+    assert!(
+        anonymous.is_err(),
+        "a client without a certificate got through"
+    );
 }

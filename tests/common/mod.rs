@@ -35,6 +35,8 @@ pub struct TestServer {
     /// PEM of the CA that issued the server's certificate.
     pub ca_pem: Vec<u8>,
     pub ca_path: PathBuf,
+    /// The plain-HTTP redirect listener, with `--redirect-http`.
+    pub redirect: Option<SocketAddr>,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -77,6 +79,7 @@ pub async fn spawn_with(flags: &[&str]) -> TestServer {
     };
     let server = Server::bind(&args).unwrap();
     let addr = server.local_addr();
+    let redirect = server.redirect_addr();
     let ca_path = match (&args.cert, server.dev_ca()) {
         (None, Some(ca)) => ca.to_owned(),
         _ => fixture("fixture-ca.pem"),
@@ -90,6 +93,7 @@ pub async fn spawn_with(flags: &[&str]) -> TestServer {
         addr,
         ca_pem,
         ca_path,
+        redirect,
         handle,
         _dir: dir,
     }
