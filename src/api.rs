@@ -6,12 +6,14 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use utoipa_swagger_ui::SwaggerUi;
 use zeroize::Zeroizing;
 
 use crate::batch::{Batch, BatchItem};
 use crate::body::{JsonBody, parse_object};
 use crate::envelope::{DecryptRequest, EncryptRequest};
-use crate::error::Error;
+use crate::envelope::{DecryptResponse, Envelope};
+use crate::error::{Error, ErrorBody};
 use crate::metrics::Metrics;
 
 /// The most items a batch may hold, shared with the handlers through app data.
@@ -77,6 +79,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(|| not_allowed("GET, HEAD"))),
     )
     .service(
+        web::resource("/openapi.json")
+            .route(web::get().to(openapi_json))
+            .route(web::head().to(openapi_json))
+            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+    )
+    .service(
+        SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    )
+    // Swagger UI answers GET only; every other method on its pages is a JSON 405.
+    .service(web::resource("/docs/{_:.*}").default_service(web::to(|| not_allowed("GET"))))
+    .service(
+        web::resource("/docs")
+            .route(web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                    .finish()
+            }))
+            .default_service(web::to(|| not_allowed("GET"))),
+    )
+    .service(
         web::resource(["/oracleinvocation/batch", "/oracleinvocation/batch/"])
             .route(web::post().to(encrypt_batch))
             .default_service(web::to(|| not_allowed("POST"))),
@@ -89,14 +111,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
-async fn usage() -> HttpResponse {
+#[utoipa::path(get, path = "/", tag = "operations",
+    responses((status = 200, description = "A plain-text usage note", body = String, content_type = "text/plain")))]
+pub(crate) async fn usage() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::plaintext())
         .body(USAGE)
 }
 
+#[utoipa::path(post, path = "/oracleinvocation/", tag = "oracle", request_body = EncryptRequest,
+    responses((status = 200, description = "Sealed under a fresh key and nonce", body = Envelope), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 /// `POST /oracleinvocation/`: seal the clear text under a fresh key and nonce.
-async fn encrypt(
+pub(crate) async fn encrypt(
     JsonBody(request): JsonBody<EncryptRequest>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
@@ -105,8 +131,11 @@ async fn encrypt(
     Ok(json(&envelope))
 }
 
+#[utoipa::path(post, path = "/decrypt/", tag = "oracle", request_body = DecryptRequest,
+    responses((status = 200, description = "The clear text", body = DecryptResponse), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "Binary clear text asked for as UTF-8", body = ErrorBody)))]
 /// `POST /decrypt/`: open an envelope the oracle returned.
-async fn decrypt(
+pub(crate) async fn decrypt(
     JsonBody(request): JsonBody<DecryptRequest>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
@@ -115,8 +144,10 @@ async fn decrypt(
     Ok(json(&opened))
 }
 
+#[utoipa::path(post, path = "/oracleinvocation/batch", tag = "oracle", request_body = Batch<EncryptRequest>,
+    responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<Envelope>>), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 /// `POST /oracleinvocation/batch`: [`encrypt`] for each item, each with its own key and nonce.
-async fn encrypt_batch(
+pub(crate) async fn encrypt_batch(
     JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
@@ -128,8 +159,10 @@ async fn encrypt_batch(
     })
 }
 
+#[utoipa::path(post, path = "/decrypt/batch", tag = "oracle", request_body = Batch<DecryptRequest>,
+    responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<DecryptResponse>>), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 /// `POST /decrypt/batch`: [`decrypt`] for each item.
-async fn decrypt_batch(
+pub(crate) async fn decrypt_batch(
     JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
@@ -161,25 +194,47 @@ fn each_item<T: DeserializeOwned, R: Serialize>(
     Ok(json(&Batch { items }))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = Health, example = json!({"status": "ok"}))))]
 /// `GET /healthz`: the process is alive and answering.
-async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(r#"{"status":"ok"}"#)
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready for traffic", body = Health, example = json!({"status": "ready"}))))]
 /// `GET /readyz`: certificates are loaded and the listener accepts: ready for traffic.
-async fn readyz() -> HttpResponse {
+pub(crate) async fn readyz() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(r#"{"status":"ready"}"#)
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4")))]
 /// `GET /metrics`: Prometheus text exposition format.
-async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+pub(crate) async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())
+}
+
+/// `GET /openapi.json`: this API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+pub(crate) async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(crate::openapi::json())
+}
+
+/// The body of the health probes.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// `ok` or `ready`.
+    status: &'static str,
 }
 
 async fn not_allowed(allow: &'static str) -> Result<HttpResponse, Error> {

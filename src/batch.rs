@@ -10,6 +10,7 @@ use crate::error::{Error, ErrorBody};
 pub const DEFAULT_MAX_ITEMS: usize = 1000;
 
 /// A batch of requests or of answers.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch<T> {
@@ -18,6 +19,7 @@ pub struct Batch<T> {
 }
 
 /// One answer in a batch: the item's result, or its own error.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum BatchItem<T> {

@@ -17,6 +17,7 @@ use crate::error::Error;
 
 /// How the clear-text side of a request or answer is written: `data` and `aad` of an encrypt
 /// request, `aad` of a decrypt request, and the `data` a decryption returns.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Encoding {
     /// A UTF-8 JSON string, used as its UTF-8 bytes (the default).
@@ -60,10 +61,12 @@ impl Encoding {
 ///
 /// Only `data` is required; a request with only `data` is sealed with AES-256, a 96-bit nonce
 /// and no associated data.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptRequest {
     /// Clear text, in `encoding` (may be empty). Zeroized when dropped.
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     pub data: Zeroizing<String>,
     /// Associated data, in `encoding`: authenticated, not encrypted, not returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,12 +142,14 @@ impl fmt::Debug for EncryptRequest {
 
 /// Body of `POST /decrypt/`: an [`Envelope`] as the oracle returned it, with the associated
 /// data it was sealed with and the encoding wanted for the answer.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptRequest {
     /// Ciphertext, base64.
     pub data: String,
     /// The key, base64: 16, 24 or 32 bytes.
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     pub key: Zeroizing<String>,
     /// The tag, base64: 16 bytes.
     pub mac: String,
@@ -213,10 +218,12 @@ impl fmt::Debug for DecryptRequest {
 }
 
 /// Body of a `POST /decrypt/` answer: the recovered clear text, in the requested encoding.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptResponse {
     /// The clear text. Zeroized when dropped.
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     pub data: Zeroizing<String>,
 }
 
@@ -245,12 +252,14 @@ impl fmt::Debug for DecryptResponse {
 /// let back: Envelope = serde_json::from_str(&json).unwrap();
 /// assert_eq!(back.open().unwrap(), b"hi");
 /// ```
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Ciphertext, exactly as long as the clear text.
     pub data: String,
     /// The 16-, 24- or 32-byte AES key.
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     pub key: Zeroizing<String>,
     /// The 16-byte GCM authentication tag.
     pub mac: String,

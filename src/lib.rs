@@ -57,6 +57,8 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod openapi;
+#[cfg(feature = "server")]
 pub mod redirect;
 #[cfg(feature = "server")]
 pub mod server;

@@ -258,3 +258,82 @@ async fn client_ca_lets_only_clients_with_its_certificates_through() {
         "a client without a certificate got through"
     );
 }
+
+#[tokio::test]
+async fn openapi_document_describes_every_endpoint() {
+    let server = spawn().await;
+    let response = get(&server, "/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/oracleinvocation/",
+        "/decrypt/",
+        "/oracleinvocation/batch",
+        "/decrypt/batch",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["KeySize"]["enum"], json!([128, 192, 256]));
+    assert_eq!(schemas["Encoding"]["enum"], json!(["utf-8", "base64"]));
+    let envelope_fields = schemas["Envelope"]["required"].as_array().unwrap();
+    assert_eq!(envelope_fields.len(), 4);
+}
+
+#[tokio::test]
+async fn docs_page_is_served_from_the_binary_without_any_cdn() {
+    let server = spawn().await;
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&server.ca_pem).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http.get(server.url("/docs")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()["location"], "/docs/");
+
+    let page = http.get(server.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Every script and stylesheet the page loads comes from this server.
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        assert!(
+            html.contains(&format!("./{asset}")),
+            "{asset} not loaded locally:\n{html}"
+        );
+        let response = http
+            .get(server.url(&format!("/docs/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        let text = response.text().await.unwrap();
+        assert!(!text.is_empty(), "{asset} is empty");
+    }
+    assert!(
+        !html.contains("//cdn") && !html.contains("unpkg.com"),
+        "{html}"
+    );
+    let init = http
+        .get(server.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        init.text()
+            .await
+            .unwrap()
+            .contains("\"url\": \"/openapi.json\"")
+    );
+}
