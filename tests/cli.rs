@@ -317,3 +317,24 @@ fn a_busy_port_fails_before_touching_the_certificate_directory() {
         "certificates were written before the port was checked"
     );
 }
+
+#[test]
+fn an_unreadable_client_ca_fails_at_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_to_end(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--cert-dir",
+        dir.path().to_str().unwrap(),
+        "--client-ca",
+        "/nonexistent/client-ca.pem",
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("ERROR"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("/nonexistent/client-ca.pem"), "{stderr}");
+}
