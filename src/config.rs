@@ -45,6 +45,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write development certificates (dev-ca.pem, dev-cert.pem, dev-key.pem) and exit.
     GenCert(DevCertArgs),
+    /// Check a server: exit 0 if URL answers 200 over verified TLS, else one line on stderr
+    /// and exit 1. For container health checks, where there is no curl.
+    Probe(ProbeArgs),
 }
 
 /// Settings of `gcm-oracle serve`.
@@ -120,6 +123,21 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// Settings of `gcm-oracle probe`.
+#[derive(Clone, Debug, Args)]
+pub struct ProbeArgs {
+    /// The https:// URL to fetch, e.g. https://localhost:8443/healthz.
+    pub url: String,
+
+    /// Verify the server against the CA certificates in this PEM file [default: the system's roots].
+    #[arg(long, env = "GCM_ORACLE_PROBE_CACERT", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Give up after this long.
+    #[arg(long, env = "GCM_ORACLE_PROBE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 /// The development certificates: `gcm-oracle gen-cert` writes them, `serve` uses them (and

@@ -59,6 +59,8 @@ pub mod metrics;
 #[cfg(feature = "server")]
 pub mod openapi;
 #[cfg(feature = "server")]
+pub mod probe;
+#[cfg(feature = "server")]
 pub mod redirect;
 #[cfg(feature = "server")]
 pub mod server;

@@ -1,9 +1,10 @@
 //! The `gcm-oracle` binary: parse settings, start logging, run.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use gcm_oracle::config::{Cli, Command, LogFormat};
+use gcm_oracle::config::{Cli, Command, LogFormat, ProbeArgs};
 use gcm_oracle::server::Server;
 use gcm_oracle::{telemetry, tls};
 
@@ -12,6 +13,8 @@ fn main() -> ExitCode {
     let format = match &command {
         Command::Serve(args) => args.log_format,
         Command::GenCert(_) => LogFormat::Pretty,
+        // The probe's only output is its one line on failure.
+        Command::Probe(args) => return probe(args),
     };
     telemetry::init(format);
     let result: Result<(), Box<dyn std::error::Error>> = match command {
@@ -20,6 +23,7 @@ fn main() -> ExitCode {
             server.run()?.await?;
             Ok(())
         }),
+        Command::Probe(args) => return probe(&args),
         Command::GenCert(args) => tls::generate_dev_certs(&args.cert_dir, &args.sans)
             .map(|paths| {
                 tracing::info!(
@@ -35,6 +39,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn probe(args: &ProbeArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(gcm_oracle::probe::probe(
+            &args.url,
+            args.cacert.as_deref(),
+            args.timeout,
+        )),
+        Err(err) => Err(format!("cannot start: {err}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Even a closed stderr must not turn a failed probe into a panic.
+            let _ = writeln!(std::io::stderr(), "probe failed: {err}");
             ExitCode::FAILURE
         }
     }

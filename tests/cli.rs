@@ -338,3 +338,83 @@ fn an_unreadable_client_ca_fails_at_start_naming_the_file() {
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("/nonexistent/client-ca.pem"), "{stderr}");
 }
+
+#[tokio::test]
+async fn probe_succeeds_only_on_200_over_verified_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, lines) = start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--cert-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let url = after(&lines, "listening on ").to_owned();
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let ca = dir.path().join("dev-ca.pem");
+    let ca = ca.to_str().unwrap();
+
+    let ok = run_to_end(&[
+        "probe",
+        &format!("https://localhost:{port}/healthz"),
+        "--cacert",
+        ca,
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(ok.stderr.is_empty() && ok.stdout.is_empty());
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stranger = tempfile::tempdir().unwrap();
+    run_to_end(&["gen-cert", "--cert-dir", stranger.path().to_str().unwrap()]);
+    let stranger_ca = stranger.path().join("dev-ca.pem");
+    for (args, needle) in [
+        (
+            vec![
+                "probe".to_owned(),
+                format!("{url}/nowhere"),
+                "--cacert".into(),
+                ca.into(),
+            ],
+            "answered 404",
+        ),
+        (
+            vec![
+                "probe".to_owned(),
+                format!("{url}/healthz"),
+                "--cacert".into(),
+                stranger_ca.to_str().unwrap().into(),
+            ],
+            "TLS failed",
+        ),
+        (
+            vec![
+                "probe".to_owned(),
+                format!("https://127.0.0.1:{closed}/healthz"),
+                "--cacert".into(),
+                ca.into(),
+            ],
+            "cannot connect",
+        ),
+        (
+            vec![
+                "probe".to_owned(),
+                format!("http://127.0.0.1:{port}/healthz"),
+            ],
+            "only https",
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run_to_end(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
