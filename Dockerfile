@@ -33,7 +33,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # ---- prod: a slim runtime with the binary only: no compiler, no shell tools needed, non-root.
 FROM debian:${DEBIAN_RELEASE}-slim AS prod
-# ca-certificates: system roots for `gcm-oracle probe` when no --cacert is given.
+# ca-certificates: system roots for `gcm-oracle probe` when no --cacert is given. Not pinned
+# (DL3008): it must follow Debian's security updates for the release, which a pin would freeze.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
