@@ -5,12 +5,11 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use utoipa_swagger_ui::SwaggerUi;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::batch::{Batch, BatchItem};
-use crate::body::{JsonBody, parse_object};
+use crate::batch::{Batch, BatchItem, parse_items};
+use crate::body::{JsonBody, JsonBytes, parse_object};
 use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::envelope::{DecryptResponse, Envelope};
 use crate::error::{Error, ErrorBody};
@@ -148,47 +147,46 @@ pub(crate) async fn decrypt(
     responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<Envelope>>), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 /// `POST /oracleinvocation/batch`: [`encrypt`] for each item, each with its own key and nonce.
 pub(crate) async fn encrypt_batch(
-    JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
+    JsonBytes(mut body): JsonBytes,
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    each_item(&batch, limit.0, |request: EncryptRequest| {
+    let answered = each_item(&body, limit.0, |request: EncryptRequest| {
         let envelope = request.seal()?;
         metrics.add_encrypted(envelope.ciphertext_len());
         Ok(envelope)
-    })
+    });
+    // The body holds clear text: wipe it before it is freed.
+    body.zeroize();
+    answered
 }
 
 #[utoipa::path(post, path = "/decrypt/batch", tag = "oracle", request_body = Batch<DecryptRequest>,
     responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<DecryptResponse>>), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 /// `POST /decrypt/batch`: [`decrypt`] for each item.
 pub(crate) async fn decrypt_batch(
-    JsonBody(batch): JsonBody<Batch<Box<RawValue>>>,
+    JsonBytes(mut body): JsonBytes,
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    each_item(&batch, limit.0, |request: DecryptRequest| {
+    let answered = each_item(&body, limit.0, |request: DecryptRequest| {
         let opened = request.open()?;
         metrics.add_decrypted(request.ciphertext_len());
         Ok(opened)
-    })
+    });
+    // The body holds keys: wipe it before it is freed.
+    body.zeroize();
+    answered
 }
 
 /// Parses and answers every item on its own, so one bad item fails alone.
 fn each_item<T: DeserializeOwned, R: Serialize>(
-    batch: &Batch<Box<RawValue>>,
+    body: &[u8],
     limit: usize,
     answer: impl Fn(T) -> Result<R, Error>,
 ) -> Result<HttpResponse, Error> {
-    if batch.items.len() > limit {
-        return Err(Error::TooManyItems {
-            items: batch.items.len(),
-            limit,
-        });
-    }
-    let items: Vec<BatchItem<R>> = batch
-        .items
-        .iter()
+    let items: Vec<BatchItem<R>> = parse_items(body, limit)?
+        .into_iter()
         .map(|item| parse_object(item.get().as_bytes()).and_then(&answer).into())
         .collect();
     Ok(json(&Batch { items }))

@@ -52,6 +52,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBytes::from_request(req, payload);
+        Box::pin(async move {
+            let JsonBytes(mut body) = body.await?;
+            let parsed = parse_object(&body).map(JsonBody);
+            // The body holds clear text or a key: wipe our copy before it is freed.
+            body.zeroize();
+            parsed
+        })
+    }
+}
+
+/// The raw bytes of an `application/json` body within the limits, not yet parsed; for
+/// handlers that parse in their own way (batches). The caller wipes them after use.
+#[derive(Debug)]
+pub struct JsonBytes(pub BytesMut);
+
+impl FromRequest for JsonBytes {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
         let checked = check_headers(req, limits.max_body);
         let mut payload = payload.take();
@@ -70,6 +91,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             while let Some(chunk) = next_chunk(&mut payload, limits).await? {
                 if body.len() + chunk.len() > limits.max_body {
                     let read = body.len() + chunk.len();
+                    body.zeroize();
                     drop(body);
                     discard_after(&mut payload, limits, read).await?;
                     return Err(Error::PayloadTooLarge {
@@ -78,10 +100,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let parsed = parse_object(&body).map(JsonBody);
-            // The body holds clear text or a key: wipe our copy before it is freed.
-            body.zeroize();
-            parsed
+            Ok(JsonBytes(body))
         })
     }
 }
@@ -93,7 +112,10 @@ pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error>
     if first.is_some_and(|&byte| byte != b'{') {
         return Err(
             match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-                Ok(_) => Error::InvalidRequest("the body must be a JSON object".to_owned()),
+                Ok(_) if core::str::from_utf8(body).is_ok() => {
+                    Error::InvalidRequest("the body must be a JSON object".to_owned())
+                }
+                Ok(_) => Error::MalformedJson("the body is not UTF-8".to_owned()),
                 Err(err) => Error::from_json(&err),
             },
         );

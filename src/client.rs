@@ -74,6 +74,18 @@ impl ClientError {
     }
 }
 
+/// How long one call may take in all, unless a configured `reqwest::Client` says otherwise.
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The settings every client made here shares: HTTPS only, no redirects (a redirect would
+/// re-send keys to another URL), a timeout so a stalled server cannot hang the caller.
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .https_only(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(DEFAULT_TIMEOUT)
+}
+
 /// One batch item's outcome: its result, or the server's error for that item alone.
 pub type ItemResult<T> = Result<T, ErrorBody>;
 
@@ -100,7 +112,7 @@ impl Client {
     ///
     /// If `base_url` is not an http(s) URL or the TLS stack cannot start.
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
-        Self::from_reqwest(base_url, reqwest::Client::builder().build()?)
+        Self::from_reqwest(base_url, builder().build()?)
     }
 
     /// A client for the server at `base_url` trusting only the CA certificate(s) in `ca_pem`.
@@ -124,22 +136,22 @@ impl Client {
                 "no PEM certificate found".to_owned(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .tls_certs_only(certificates)
-            .build()?;
+        let http = builder().tls_certs_only(certificates).build()?;
         Self::from_reqwest(base_url, http)
     }
 
     /// A client using a `reqwest::Client` you configured (timeouts, proxies, client
-    /// certificates).
+    /// certificates). Configure it as [`Client::new`] does: `https_only(true)` and no redirects,
+    /// or a key could leave in clear text or be re-sent elsewhere.
     ///
     /// # Errors
     ///
-    /// If `base_url` is not an http(s) URL.
+    /// If `base_url` is not an https URL.
     pub fn from_reqwest(base_url: &str, http: reqwest::Client) -> Result<Self, ClientError> {
         let url = reqwest::Url::parse(base_url)
             .map_err(|err| ClientError::InvalidUrl(format!("{base_url}: {err}")))?;
-        if !matches!(url.scheme(), "https" | "http") {
+        // Requests carry keys and clear text: never over plain HTTP.
+        if url.scheme() != "https" {
             return Err(ClientError::InvalidUrl(base_url.to_owned()));
         }
         Ok(Self {
@@ -372,7 +384,7 @@ mod tests {
             Error::PlaintextNotUtf8,
             Error::UnsupportedMediaType,
             Error::PayloadTooLarge { limit: 1 },
-            Error::TooManyItems { items: 2, limit: 1 },
+            Error::TooManyItems { limit: 1 },
             Error::BodyTimeout { seconds: 1 },
             Error::BodyRead("x".into()),
             Error::NotFound,
@@ -412,9 +424,11 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_are_accepted() {
+    fn only_https_urls_are_accepted() {
         let http = reqwest::Client::new();
         assert!(Client::from_reqwest("ftp://host", http.clone()).is_err());
+        assert!(Client::from_reqwest("http://host:8443", http.clone()).is_err());
+        assert!(Client::new("http://localhost:8443").is_err());
         assert!(Client::from_reqwest("not a url", http.clone()).is_err());
         let client = Client::from_reqwest("https://host:8443/", http).unwrap();
         assert_eq!(client.base, "https://host:8443");

@@ -72,18 +72,39 @@ pub struct EncryptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aad: Option<String>,
     /// Key size in bits: 128, 192 or 256 (default 256).
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub key_bits: KeySize,
     /// Nonce size in bits: 96 or 128 (default 96).
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub nonce_bits: NonceSize,
     /// How `data` and `aad` are written (default UTF-8 text).
-    #[serde(default, skip_serializing_if = "Encoding::is_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Encoding::is_default"
+    )]
     pub encoding: Encoding,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
+}
+
+/// Reads `null` as "not given": `{"encoding": null}` means the default, like leaving it out.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 impl EncryptRequest {
@@ -159,7 +180,11 @@ pub struct DecryptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aad: Option<String>,
     /// How `aad` is written and how the answer's `data` should be (default UTF-8 text).
-    #[serde(default, skip_serializing_if = "Encoding::is_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Encoding::is_default"
+    )]
     pub encoding: Encoding,
 }
 
@@ -638,6 +663,15 @@ mod tests {
         let envelope = request.seal().unwrap();
         assert_eq!(envelope.open_with(b"x").unwrap(), b"hi");
         assert!(envelope.open().is_err());
+    }
+
+    #[test]
+    fn null_options_mean_the_defaults() {
+        let request: EncryptRequest = serde_json::from_str(
+            r#"{"data": "x", "aad": null, "key_bits": null, "nonce_bits": null, "encoding": null}"#,
+        )
+        .unwrap();
+        assert_eq!(request, EncryptRequest::text("x"));
     }
 
     #[test]

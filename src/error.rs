@@ -36,10 +36,8 @@ pub enum Error {
         limit: usize,
     },
     /// A batch holds more items than the configured limit.
-    #[error("the batch holds {items} items, more than the limit of {limit}; split it")]
+    #[error("the batch holds more than the limit of {limit} items; split it")]
     TooManyItems {
-        /// Items in the batch.
-        items: usize,
         /// The limit.
         limit: usize,
     },

@@ -209,11 +209,15 @@ impl Server {
         .client_request_timeout(self.timeouts.request)
         .tls_handshake_timeout(self.timeouts.request)
         .max_connections(self.timeouts.max_connections)
-        .shutdown_timeout(self.timeouts.shutdown.as_secs().max(1));
+        // Whole seconds for actix: round up, so a short timeout never becomes zero.
+        .shutdown_timeout(self.timeouts.shutdown.as_secs_f64().ceil().max(1.0) as u64)
+        // actix treats SIGINT as a forced stop; both signals drain requests here instead.
+        .disable_signals();
         if let Some(workers) = self.workers {
             server = server.workers(workers);
         }
         let server = server.listen_rustls_0_23(self.listener, self.tls)?.run();
+        stop_gracefully_on_signals(server.handle());
         reload_on_sighup(self.cert);
         if let Some((listener, addr)) = self.redirect {
             let redirect = redirect::server(listener, self.addr.port())?;
@@ -237,6 +241,32 @@ impl Server {
         }
         Ok(server)
     }
+}
+
+/// On SIGTERM or SIGINT: stop accepting at once, let requests already accepted finish within
+/// the shutdown timeout, then let `run`'s future complete (and the process exit 0).
+fn stop_gracefully_on_signals(handle: actix_web::dev::ServerHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut terms), Ok(mut ints)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM/SIGINT: stop the server through its handle");
+            return;
+        };
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = terms.recv() => "SIGTERM",
+                _ = ints.recv() => "SIGINT",
+            };
+            tracing::info!("{name} received: no new connections; finishing requests in flight");
+            handle.stop(true).await;
+        });
+    }
+    #[cfg(not(unix))]
+    drop(handle);
 }
 
 /// On SIGHUP, re-reads the certificate and key: new handshakes use the new certificate, open
