@@ -6,7 +6,8 @@
 #   docker run -p 8443:8443 gcm-oracle           # development certificates, made at start
 #   docker run -p 8443:8443 -v "$PWD/tls:/etc/gcm-oracle/tls:ro" \
 #     -e GCM_ORACLE_CERT=/etc/gcm-oracle/tls/tls.crt -e GCM_ORACLE_KEY=/etc/gcm-oracle/tls/tls.key \
-#     -e GCM_ORACLE_PROBE_CACERT=/etc/gcm-oracle/tls/ca.crt gcm-oracle
+#     -e GCM_ORACLE_PROBE_CACERT=/etc/gcm-oracle/tls/ca.crt -e GCM_ORACLE_PROBE_SERVERNAME=oracle.example.com \
+#     gcm-oracle
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
@@ -46,13 +47,17 @@ WORKDIR /var/lib/gcm-oracle
 # Listen on every interface inside the container. Without --cert/--key (or GCM_ORACLE_CERT and
 # GCM_ORACLE_KEY, e.g. from a mounted volume) development certificates are made in the
 # writable certs directory; the probe trusts their CA unless told otherwise.
+# The health check reads its settings from the environment too: with a real certificate set
+# GCM_ORACLE_PROBE_CACERT to its CA and GCM_ORACLE_PROBE_SERVERNAME to a name it covers; with
+# another port, GCM_ORACLE_PROBE_URL.
 ENV GCM_ORACLE_BIND=0.0.0.0:8443 \
     GCM_ORACLE_CERT_DIR=/var/lib/gcm-oracle/certs \
     GCM_ORACLE_LOG_FORMAT=json \
+    GCM_ORACLE_PROBE_URL=https://localhost:8443/healthz \
     GCM_ORACLE_PROBE_CACERT=/var/lib/gcm-oracle/certs/dev-ca.pem
 EXPOSE 8443
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
-    CMD ["/usr/local/bin/gcm-oracle", "probe", "https://localhost:8443/healthz"]
+    CMD ["/usr/local/bin/gcm-oracle", "probe"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/gcm-oracle"]
 CMD ["serve"]

@@ -1,7 +1,11 @@
 //! HTTP handlers and routes, nothing else: decoding is in [`crate::body`] and
 //! [`crate::envelope`], cryptography in [`crate::crypto`], error mapping in [`crate::error`].
 
+use actix_web::body::{BodySize, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -233,6 +237,28 @@ pub(crate) async fn openapi_json() -> HttpResponse {
 pub(crate) struct Health {
     /// `ok` or `ready`.
     status: &'static str,
+}
+
+/// Middleware: an empty 404 from a service that is not ours (Swagger UI's asset handler) becomes
+/// the usual JSON `not_found`, so every error stays JSON.
+///
+/// # Errors
+///
+/// Only what the inner service returns.
+pub async fn empty_404_as_json(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let empty = matches!(
+        res.response().body().size(),
+        BodySize::None | BodySize::Sized(0)
+    );
+    if res.status() == StatusCode::NOT_FOUND && empty {
+        let (req, _) = res.into_parts();
+        return Ok(ServiceResponse::from_err(Error::NotFound, req).map_into_right_body());
+    }
+    Ok(res.map_into_left_body())
 }
 
 async fn not_allowed(allow: &'static str) -> Result<HttpResponse, Error> {

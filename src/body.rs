@@ -133,7 +133,7 @@ pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error>
 async fn next_chunk(payload: &mut Payload, limits: BodyLimits) -> Result<Option<Bytes>, Error> {
     match tokio::time::timeout(limits.body_timeout, payload.next()).await {
         Err(_elapsed) => Err(Error::BodyTimeout {
-            seconds: limits.body_timeout.as_secs(),
+            after: limits.body_timeout,
         }),
         Ok(None) => Ok(None),
         Ok(Some(Err(err))) => Err(Error::BodyRead(err.to_string())),

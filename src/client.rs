@@ -385,7 +385,9 @@ mod tests {
             Error::UnsupportedMediaType,
             Error::PayloadTooLarge { limit: 1 },
             Error::TooManyItems { limit: 1 },
-            Error::BodyTimeout { seconds: 1 },
+            Error::BodyTimeout {
+                after: std::time::Duration::from_secs(1),
+            },
             Error::BodyRead("x".into()),
             Error::NotFound,
             Error::MethodNotAllowed { allow: "POST" },

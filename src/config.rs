@@ -128,8 +128,17 @@ pub enum LogFormat {
 /// Settings of `gcm-oracle probe`.
 #[derive(Clone, Debug, Args)]
 pub struct ProbeArgs {
-    /// The https:// URL to fetch, e.g. https://localhost:8443/healthz.
+    /// The https:// URL to fetch.
+    #[arg(
+        env = "GCM_ORACLE_PROBE_URL",
+        default_value = "https://localhost:8443/healthz"
+    )]
     pub url: String,
+
+    /// Verify the certificate for this name instead of the URL's host (e.g. connect to
+    /// localhost, check the certificate of oracle.example.com).
+    #[arg(long, env = "GCM_ORACLE_PROBE_SERVERNAME", value_name = "NAME")]
+    pub servername: Option<String>,
 
     /// Verify the server against the CA certificates in this PEM file [default: the system's roots].
     #[arg(long, env = "GCM_ORACLE_PROBE_CACERT", value_name = "FILE")]
@@ -154,9 +163,35 @@ pub struct DevCertArgs {
         long = "san",
         value_name = "NAME",
         env = "GCM_ORACLE_SAN",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = parse_san
     )]
     pub sans: Vec<String>,
+}
+
+/// A subject alternative name: an IP address, or a DNS name (letters, digits and hyphens in
+/// labels of at most 63 characters, optionally a leading `*.` wildcard).
+fn parse_san(text: &str) -> Result<String, String> {
+    if text.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(text.to_owned());
+    }
+    let name = text.strip_prefix("*.").unwrap_or(text);
+    let valid = !name.is_empty()
+        && text.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err("not an IP address or a DNS name like oracle.example.com".to_owned())
+    }
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {
@@ -260,6 +295,9 @@ mod tests {
             &["gcm-oracle", "--max-connections", "0"][..],
             &["gcm-oracle", "--log-format", "xml"][..],
             &["gcm-oracle", "--redirect-http", "80"][..],
+            &["gcm-oracle", "--san", "bad_name!"][..],
+            &["gcm-oracle", "--san", ""][..],
+            &["gcm-oracle", "gen-cert", "--san", "-dash.example"][..],
         ] {
             assert!(Cli::try_parse_from(argv).is_err(), "{argv:?} was accepted");
         }

@@ -42,10 +42,10 @@ pub enum Error {
         limit: usize,
     },
     /// The client stopped sending the body before it was complete.
-    #[error("no body bytes arrived for {seconds} s; send the whole body without stalling")]
+    #[error("no body bytes arrived for {} ms; send the whole body without stalling", .after.as_millis())]
     BodyTimeout {
-        /// The configured body timeout, in whole seconds.
-        seconds: u64,
+        /// The configured body timeout.
+        after: core::time::Duration,
     },
     /// The body could not be read (broken chunked encoding, truncated upload).
     #[error("the request body could not be read: {0}")]

@@ -51,6 +51,7 @@ fn probe(args: &ProbeArgs) -> ExitCode {
     let result = match runtime {
         Ok(runtime) => runtime.block_on(gcm_oracle::probe::probe(
             &args.url,
+            args.servername.as_deref(),
             args.cacert.as_deref(),
             args.timeout,
         )),

@@ -22,7 +22,12 @@ const MAX_HEAD: usize = 16 * 1024;
 /// # Errors
 ///
 /// A one-line description of what failed: the URL, the connection, TLS, the timeout or the status.
-pub async fn probe(url: &str, cacert: Option<&Path>, timeout: Duration) -> Result<(), String> {
+pub async fn probe(
+    url: &str,
+    servername: Option<&str>,
+    cacert: Option<&Path>,
+    timeout: Duration,
+) -> Result<(), String> {
     let uri: Uri = url
         .parse()
         .map_err(|err| format!("{url} is not a URL: {err}"))?;
@@ -30,10 +35,28 @@ pub async fn probe(url: &str, cacert: Option<&Path>, timeout: Duration) -> Resul
         return Err(format!("{url}: only https:// URLs are probed"));
     }
     let host = uri.host().ok_or_else(|| format!("{url} has no host"))?;
-    let port = uri.port_u16().unwrap_or(443);
+    // An explicit but unusable port is an error, never a silent fall-back to 443.
+    let port = match uri.port() {
+        Some(port) => port
+            .as_str()
+            .parse::<u16>()
+            .ok()
+            .filter(|&port| port != 0)
+            .ok_or_else(|| format!("{url}: invalid port {:?}", port.as_str()))?,
+        None if uri.authority().is_some_and(|a| a.as_str().ends_with(':')) => {
+            return Err(format!("{url}: empty port"));
+        }
+        None => 443,
+    };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let config = client_config(cacert)?;
-    tokio::time::timeout(timeout, get(config, host, port, path))
+    let target = Target {
+        host,
+        port,
+        servername: servername.unwrap_or(host),
+        path,
+    };
+    tokio::time::timeout(timeout, get(config, target))
         .await
         .map_err(|_| format!("{url}: no answer within {} s", timeout.as_secs_f32()))?
         .map_err(|err| format!("{url}: {err}"))
@@ -72,27 +95,42 @@ fn client_config(cacert: Option<&Path>) -> Result<rustls::ClientConfig, String> 
     Ok(config)
 }
 
-async fn get(
-    config: rustls::ClientConfig,
-    host: &str,
+/// Where to connect, which name to verify, what to fetch.
+struct Target<'a> {
+    host: &'a str,
     port: u16,
-    path: &str,
-) -> Result<(), String> {
-    let name = ServerName::try_from(
-        host.trim_start_matches('[')
+    servername: &'a str,
+    path: &'a str,
+}
+
+async fn get(config: rustls::ClientConfig, target: Target<'_>) -> Result<(), String> {
+    let Target {
+        host,
+        port,
+        servername,
+        path,
+    } = target;
+    let bare = |name: &str| {
+        name.trim_start_matches('[')
             .trim_end_matches(']')
-            .to_owned(),
-    )
-    .map_err(|err| format!("invalid host name: {err}"))?;
-    let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+            .to_owned()
+    };
+    let name = ServerName::try_from(bare(servername))
+        .map_err(|err| format!("invalid server name {servername:?}: {err}"))?;
+    let tcp = TcpStream::connect((bare(host), port))
         .await
         .map_err(|err| format!("cannot connect: {err}"))?;
     let mut tls = TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
         .map_err(|err| format!("TLS failed: {err}"))?;
+    let authority = if port == 443 {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
+    };
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gcm-oracle-probe\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: gcm-oracle-probe\r\nConnection: close\r\n\r\n"
     );
     tls.write_all(request.as_bytes())
         .await

@@ -196,6 +196,7 @@ impl Server {
                 .app_data(max_batch_items.clone())
                 .app_data(metrics.clone())
                 .configure(api::routes)
+                .wrap(from_fn(api::empty_404_as_json))
                 .wrap(
                     DefaultHeaders::new()
                         .add((header::CACHE_CONTROL, "no-store"))
@@ -220,7 +221,7 @@ impl Server {
         stop_gracefully_on_signals(server.handle());
         reload_on_sighup(self.cert);
         if let Some((listener, addr)) = self.redirect {
-            let redirect = redirect::server(listener, self.addr.port())?;
+            let redirect = redirect::server(listener, self.addr.port(), self.metrics.clone())?;
             tokio::spawn(redirect);
             tracing::info!("redirecting http://{addr} to https");
         }

@@ -598,7 +598,7 @@ async fn a_streamed_body_over_the_limit_is_413_over_http2_too() {
 
 #[tokio::test]
 async fn a_client_stalling_mid_body_is_dropped_after_the_body_timeout() {
-    let server = spawn_with(&["--body-timeout", "1s"]).await;
+    let server = spawn_with(&["--body-timeout", "1500ms"]).await;
     let mut stream = raw_tls(&server).await;
     let started = Instant::now();
     send(
