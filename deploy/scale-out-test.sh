@@ -2,8 +2,8 @@
 # Scale-out test, on this machine only: two gcm-oracle replicas on loopback ports behind a real
 # nginx as the load balancer. Shows that
 #   1. requests reach both replicas,
-#   2. with one replica killed in the middle of a bounded load, the rest keeps succeeding once
-#      nginx has marked it down (prints how many requests failed and when),
+#   2. with one replica killed in the middle of a bounded load from concurrent clients, the rest
+#      keeps succeeding once nginx has marked it down (prints how many requests failed and when),
 #   3. a response from either replica decrypts on the other (no shared state is needed).
 # Installs nginx (Debian package) if missing. Loopback only, bounded in time, cleans up.
 # Ends with "N passed, M failed"; exits non-zero on any failure.
@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN="${GCM_ORACLE_BIN:-${CARGO_TARGET_DIR:-target}/release/gcm-oracle}"
-LOAD_REQUESTS="${LOAD_REQUESTS:-300}"
-KILL_AFTER="${KILL_AFTER:-100}"
+LOAD_REQUESTS="${LOAD_REQUESTS:-400}"
+KILL_AFTER="${KILL_AFTER:-130}"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -162,34 +162,51 @@ for port in "$PORT_ONE" "$PORT_TWO"; do
         "$([ "$STATUS" = 200 ] && [ "$(jq -r .data <<<"$BODY")" = "warm-up 1" ] && echo 0 || echo 1)" "status $STATUS"
 done
 
-# 2. A bounded load; replica two is killed after KILL_AFTER requests.
-failures=()
+# 2. A bounded load from WORKERS concurrent clients; replica two is killed once KILL_AFTER
+# requests have been answered, so other requests are in flight when it dies.
+WORKERS="${WORKERS:-4}"
 start=$(date +%s%N)
+load_worker() { # load_worker N: requests N, N+WORKERS, ... ; one "index ms status" line each
+    local w=$1 i out
+    for ((i = w; i <= LOAD_REQUESTS; i += WORKERS)); do
+        out="$(curl -sS --max-time 5 --cacert "$CA" -H 'Content-Type: application/json' \
+            --data-binary "{\"data\":\"load $i\"}" -w '\n%{http_code}' "$LB/oracleinvocation/" 2>/dev/null \
+            || printf '\n000')"
+        echo "$i $(( ($(date +%s%N) - start) / 1000000 )) ${out##*$'\n'}" >>"$work/load.$w"
+        [ "$i" = "$LOAD_REQUESTS" ] && printf '%s' "${out%$'\n'*}" >"$work/last.json"
+    done
+}
+workers=()
+for w in $(seq 1 "$WORKERS"); do
+    : >"$work/load.$w"
+    load_worker "$w" &
+    workers+=("$!")
+    pids+=("$!")
+done
 kill_at=""
-for i in $(seq 1 "$LOAD_REQUESTS"); do
-    if [ "$i" = "$KILL_AFTER" ]; then
+deadline=$((SECONDS + 120))
+while [ -z "$kill_at" ] && [ "$SECONDS" -lt "$deadline" ]; do
+    if [ "$(cat "$work"/load.* | wc -l)" -ge "$KILL_AFTER" ]; then
         kill -KILL "$PID_TWO"
         kill_at=$(( ($(date +%s%N) - start) / 1000000 ))
-        echo "killed replica two (port $PORT_TWO) at ${kill_at} ms, before request $i"
+        echo "killed replica two (port $PORT_TWO) at ${kill_at} ms, with requests in flight"
     fi
-    post "$LB/oracleinvocation/" "$(jq -nc --arg d "load $i" '{data: $d}')"
-    if [ "$STATUS" != 200 ]; then
-        failures+=("request $i at $(( ($(date +%s%N) - start) / 1000000 )) ms: status $STATUS")
-    fi
-    LAST="$BODY"
+    sleep 0.02
 done
+for pid in "${workers[@]}"; do wait "$pid" || true; done
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-echo "load: $LOAD_REQUESTS requests in ${elapsed} ms, ${#failures[@]} failed"
+sort -n "$work"/load.* >"$work/load"
+mapfile -t failures < <(awk '$3 != 200 {print "request " $1 " at " $2 " ms: status " $3}' "$work/load")
+answered=$(wc -l <"$work/load")
+echo "load: $answered requests from $WORKERS clients in ${elapsed} ms, ${#failures[@]} failed"
 for failure in "${failures[@]}"; do echo "  $failure"; done
-# nginx retries a request whose replica died on the other one, so no failure is expected;
-# at most the requests in flight at the moment of the kill may fail.
-check "at most 2 requests fail when a replica dies mid-load" $(( ${#failures[@]} <= 2 ? 0 : 1 )) "${#failures[@]} failed"
-late=0
-for failure in "${failures[@]}"; do
-    n="${failure#request }"; n="${n%% *}"
-    [ "$n" -gt $((KILL_AFTER + 5)) ] && late=$((late + 1))
-done
-check "every request after nginx marked the replica down succeeds" $((late == 0 ? 0 : 1)) "$late late failures"
+check "every request of the load was made" $((answered == LOAD_REQUESTS ? 0 : 1)) "$answered made"
+# nginx retries a request whose replica died on the other one, so no failure is expected; at
+# most the requests in flight at the moment of the kill may fail.
+check "at most $WORKERS requests fail when a replica dies mid-load" $(( ${#failures[@]} <= WORKERS ? 0 : 1 )) "${#failures[@]} failed"
+late=$(awk -v t="${kill_at:-0}" '$3 != 200 && $2 > t + 1000' "$work/load" | wc -l)
+check "every request more than 1 s after the kill succeeds" $((late == 0 ? 0 : 1)) "$late late failures"
+LAST="$(cat "$work/last.json")"
 
 # 3 (second half). The survivor decrypts what was served during the load.
 post "https://127.0.0.1:$PORT_ONE/decrypt/" "$LAST"

@@ -82,7 +82,7 @@ def decrypt_pycryptodome(envelope, aad):
 def server_answers_decrypt_in_python(oracle):
     for key_bits in KEY_BITS:
         for nonce_bits in NONCE_BITS:
-            for aad in (None, b"order 7 \xff"):
+            for aad in (None, b"order 7", b"order 7 \xff"):
                 for name, clear in (("text", TEXT.encode("utf-8")), ("binary", BINARY)):
                     request = {"key_bits": key_bits, "nonce_bits": nonce_bits}
                     if name == "text" and (aad is None or aad.isascii()):
