@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::client;
+use common::pki::{KeyFormat, Pki};
 use common::process::{Running, after, gcm_oracle, run_to_end, start};
-use common::{client, fixture};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -132,8 +133,9 @@ fn a_busy_port_fails_at_start_with_one_clear_line() {
 
 #[test]
 fn a_mismatched_certificate_and_key_fail_at_start() {
-    let cert = fixture("rsa-pkcs1-cert.pem");
-    let key = fixture("ec-sec1-key.pem");
+    let pki = Pki::new();
+    let cert = pki.leaf(KeyFormat::RsaPkcs1).cert;
+    let key = pki.leaf(KeyFormat::EcSec1).key;
     assert_fails_with_one_line(
         &[
             "--bind",
@@ -149,7 +151,8 @@ fn a_mismatched_certificate_and_key_fail_at_start() {
 
 #[test]
 fn an_unreadable_certificate_fails_at_start_naming_the_file() {
-    let key = fixture("ec-sec1-key.pem");
+    let pki = Pki::new();
+    let key = pki.leaf(KeyFormat::EcSec1).key;
     assert_fails_with_one_line(
         &[
             "--bind",
@@ -165,7 +168,8 @@ fn an_unreadable_certificate_fails_at_start_naming_the_file() {
 
 #[test]
 fn a_key_file_without_a_key_fails_at_start_naming_the_file() {
-    let cert = fixture("ec-sec1-cert.pem");
+    let pki = Pki::new();
+    let cert = pki.leaf(KeyFormat::EcSec1).cert;
     assert_fails_with_one_line(
         &[
             "--bind",

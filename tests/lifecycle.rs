@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use common::pki::{KeyFormat, Pki};
 use common::process::start_logged;
 use common::{client, read_until_closed, send, tls_config};
 use nix::sys::signal::Signal;
@@ -219,9 +220,10 @@ async fn request_on(stream: &mut tokio_rustls::client::TlsStream<tokio::net::Tcp
 async fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_files_are_bad() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let fixture = common::fixture;
-    std::fs::copy(fixture("rsa-pkcs1-cert.pem"), &cert).unwrap();
-    std::fs::copy(fixture("rsa-pkcs1-key.pem"), &key).unwrap();
+    let pki = Pki::new();
+    let (rsa, ec) = (pki.leaf(KeyFormat::RsaPkcs1), pki.leaf(KeyFormat::EcSec1));
+    std::fs::copy(&rsa.cert, &cert).unwrap();
+    std::fs::copy(&rsa.key, &key).unwrap();
     let server = start_logged(
         &[
             "--cert",
@@ -231,20 +233,17 @@ async fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_files_are_bad(
         ],
         &[],
     );
-    let ca = std::fs::read(fixture("fixture-ca.pem")).unwrap();
+    let ca = pki.ca_pem();
     let addr: std::net::SocketAddr = server.url.trim_start_matches("https://").parse().unwrap();
-    assert_eq!(
-        served_certificate(addr, &ca).await,
-        der_of(&fixture("rsa-pkcs1-cert.pem"))
-    );
+    assert_eq!(served_certificate(addr, ca).await, der_of(&rsa.cert));
 
     // A connection opened before the reload.
-    let config = tls_config(&ca, rustls::DEFAULT_VERSIONS, &[b"http/1.1".as_slice()]);
+    let config = tls_config(ca, rustls::DEFAULT_VERSIONS, &[b"http/1.1".as_slice()]);
     let mut open = common::connect(addr, config).await.unwrap();
     assert!(request_on(&mut open).await.starts_with("HTTP/1.1 200"));
 
-    std::fs::copy(fixture("ec-sec1-cert.pem"), &cert).unwrap();
-    std::fs::copy(fixture("ec-sec1-key.pem"), &key).unwrap();
+    std::fs::copy(&ec.cert, &cert).unwrap();
+    std::fs::copy(&ec.key, &key).unwrap();
     server.signal(Signal::SIGHUP);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !server.log_text().contains("reloaded the certificate") {
@@ -255,17 +254,14 @@ async fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_files_are_bad(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        served_certificate(addr, &ca).await,
-        der_of(&fixture("ec-sec1-cert.pem"))
-    );
+    assert_eq!(served_certificate(addr, ca).await, der_of(&ec.cert));
     assert!(
         request_on(&mut open).await.starts_with("HTTP/1.1 200"),
         "the open connection broke"
     );
 
     // A mismatched pair, then a broken file: each logs one error and changes nothing.
-    std::fs::copy(fixture("rsa-pkcs1-cert.pem"), &cert).unwrap();
+    std::fs::copy(&rsa.cert, &cert).unwrap();
     for (round, broken_key) in [(1, None), (2, Some("not a key"))] {
         if let Some(contents) = broken_key {
             std::fs::write(&key, contents).unwrap();
@@ -285,10 +281,7 @@ async fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_files_are_bad(
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(
-            served_certificate(addr, &ca).await,
-            der_of(&fixture("ec-sec1-cert.pem"))
-        );
+        assert_eq!(served_certificate(addr, ca).await, der_of(&ec.cert));
     }
     let log = server.log_text();
     let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();

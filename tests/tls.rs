@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{client, connect, fixture, spawn, spawn_with, tls_config};
+use common::pki::{KeyFormat, Pki};
+use common::{client, connect, spawn, spawn_trusting, tls_config};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio_rustls::rustls::version::{TLS12, TLS13};
@@ -12,15 +13,19 @@ use tokio_rustls::rustls::{ProtocolVersion, SupportedProtocolVersion};
 
 #[tokio::test]
 async fn serves_real_certificates_with_rsa_and_ecdsa_keys_in_every_pem_format() {
-    for name in ["rsa-pkcs1", "rsa-pkcs8", "ec-sec1"] {
-        let cert = fixture(&format!("{name}-cert.pem"));
-        let key = fixture(&format!("{name}-key.pem"));
-        let server = spawn_with(&[
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ])
+    let pki = Pki::new();
+    for format in KeyFormat::ALL {
+        let name = format.name();
+        let leaf = pki.leaf(format);
+        let server = spawn_trusting(
+            pki.ca_path(),
+            &[
+                "--cert",
+                leaf.cert.to_str().unwrap(),
+                "--key",
+                leaf.key.to_str().unwrap(),
+            ],
+        )
         .await;
         let response = client(&server.ca_pem)
             .post(server.url("/oracleinvocation/"))

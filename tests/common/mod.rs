@@ -9,6 +9,7 @@
     reason = "test helpers; each test binary uses a different subset"
 )]
 
+pub mod pki;
 pub mod process;
 
 use std::net::SocketAddr;
@@ -61,6 +62,16 @@ pub async fn spawn() -> TestServer {
 
 /// A server with extra `serve` flags, e.g. `&["--max-body", "1KiB"]`.
 pub async fn spawn_with(flags: &[&str]) -> TestServer {
+    spawn_inner(flags, None).await
+}
+
+/// A server given `--cert` and `--key` among `flags`, whose certificate the CA in `ca_path`
+/// issued (e.g. a [`pki::Pki`]'s).
+pub async fn spawn_trusting(ca_path: &Path, flags: &[&str]) -> TestServer {
+    spawn_inner(flags, Some(ca_path)).await
+}
+
+async fn spawn_inner(flags: &[&str], ca_path: Option<&Path>) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let cert_dir = dir.path().to_str().unwrap().to_owned();
     let mut argv = vec![
@@ -80,9 +91,10 @@ pub async fn spawn_with(flags: &[&str]) -> TestServer {
     let server = Server::bind(&args).unwrap();
     let addr = server.local_addr();
     let redirect = server.redirect_addr();
-    let ca_path = match (&args.cert, server.dev_ca()) {
+    let ca_path = match (server.dev_ca(), ca_path) {
+        (Some(dev_ca), None) => dev_ca.to_owned(),
         (None, Some(ca)) => ca.to_owned(),
-        _ => fixture("fixture-ca.pem"),
+        _ => panic!("a server given --cert is spawned with spawn_trusting, and only such a one"),
     };
     let ca_pem = std::fs::read(&ca_path).unwrap();
     let running = server.run().unwrap();
@@ -97,12 +109,6 @@ pub async fn spawn_with(flags: &[&str]) -> TestServer {
         handle,
         _dir: dir,
     }
-}
-
-pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
 }
 
 /// A reqwest client trusting only `ca_pem`; ALPN picks HTTP/2.
