@@ -17,6 +17,7 @@ use crate::body::{JsonBody, JsonBytes, parse_object};
 use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::envelope::{DecryptResponse, Envelope};
 use crate::error::{Error, ErrorBody};
+use crate::keypair::{KeygenLimiter, Keypair, KeypairRequest};
 use crate::metrics::Metrics;
 
 /// The most items a batch may hold, shared with the handlers through app data.
@@ -30,11 +31,16 @@ gcm-oracle: a stateless AES-256-GCM encryption oracle. Nothing is stored.
 POST /oracleinvocation/        {\"data\": \"<clear text>\"}
                                -> {\"data\": <ciphertext>, \"key\", \"mac\", \"nonce\"} (standard base64)
        options: \"aad\", \"key_bits\" (128|192|256), \"nonce_bits\" (96|128),
-                \"encoding\" (\"utf-8\"|\"base64\")
+                \"encoding\" (\"utf-8\"|\"base64\"),
+                \"recipient\" (RSA or X25519 public key PEM: the answer has
+                \"wrapped_key\" and \"wrap\" instead of \"key\")
 POST /decrypt/                 {\"data\", \"key\", \"mac\", \"nonce\"} as returned above
                                (+ \"aad\", \"encoding\") -> {\"data\": \"<clear text>\"}
 POST /oracleinvocation/batch   {\"items\": [request, ...]} -> {\"items\": [answer or error, ...]}
 POST /decrypt/batch            the same for decryption
+POST /keypair/                 {\"algorithm\": \"rsa-2048\"|\"rsa-3072\"|\"rsa-4096\"|\"ecdsa-p256\"|
+                               \"ecdsa-p384\"|\"ed25519\"|\"x25519\"}
+                               -> {\"algorithm\", \"private_key_pem\", \"public_key_pem\"}
 GET  /                         this note
 
 Send bodies with Content-Type: application/json. Errors are {\"error\", \"code\"}.
@@ -61,6 +67,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(["/decrypt", "/decrypt/"])
             .route(web::post().to(decrypt))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource(["/keypair", "/keypair/"])
+            .route(web::post().to(keypair))
             .default_service(web::to(|| not_allowed("POST"))),
     )
     .service(
@@ -194,6 +205,20 @@ fn each_item<T: DeserializeOwned, R: Serialize>(
         .map(|item| parse_object(item.get().as_bytes()).and_then(&answer).into())
         .collect();
     Ok(json(&Batch { items }))
+}
+
+#[utoipa::path(post, path = "/keypair/", tag = "keys", request_body = KeypairRequest,
+    responses((status = 200, description = "A fresh key pair, not kept", body = Keypair), (status = 400, description = "Malformed request or unknown algorithm; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 503, description = "Too many RSA key pairs being generated; retry after `Retry-After` seconds", body = ErrorBody)))]
+/// `POST /keypair/`: a fresh asymmetric key pair, PKCS#8 and SubjectPublicKeyInfo PEM.
+pub(crate) async fn keypair(
+    JsonBody(request): JsonBody<KeypairRequest>,
+    keygen: web::Data<KeygenLimiter>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, Error> {
+    let pair = keygen.generate(request.algorithm).await?;
+    metrics.add_keypair(request.algorithm.name());
+    Ok(json(&pair))
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",

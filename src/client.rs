@@ -30,6 +30,7 @@ use crate::batch::{Batch, BatchItem};
 use crate::crypto::SealOptions;
 use crate::envelope::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope};
 use crate::error::ErrorBody;
+use crate::keypair::{Algorithm, Keypair, KeypairRequest};
 
 /// Everything a client call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,12 @@ pub enum ClientError {
     /// The base URL is not an absolute http(s) URL.
     #[error("not an https URL: {0}")]
     InvalidUrl(String),
+    /// The envelope's key is wrapped for a recipient: the server cannot open it; the
+    /// recipient opens it with [`open_for_recipient`](crate::open_for_recipient).
+    #[error(
+        "the envelope's key is wrapped for a recipient: open it with the recipient's private key"
+    )]
+    Wrapped,
     /// The server's answer does not follow the wire contract.
     #[error("unexpected answer from the server (status {status}): {detail}")]
     UnexpectedResponse {
@@ -165,7 +172,7 @@ impl Client {
     /// ```no_run
     /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
     /// let envelope = client.encrypt("any bytes, or text").await?;
-    /// println!("key {}", &*envelope.key);
+    /// println!("key {}", envelope.key.as_deref().map_or("", |key| key.as_str()));
     /// # Ok(())
     /// # }
     /// ```
@@ -203,6 +210,46 @@ impl Client {
         self.post("/oracleinvocation/", &request).await
     }
 
+    /// Encrypts `plaintext` for the holder of the private key of `recipient_pem` (an RSA or
+    /// X25519 public key in PEM): the envelope carries `wrapped_key` instead of `key`, and
+    /// only [`open_for_recipient`](crate::open_for_recipient) with that private key opens it.
+    ///
+    /// ```no_run
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// use gcm_oracle::{Algorithm, SealOptions, open_for_recipient};
+    ///
+    /// let bob = client.keypair(Algorithm::X25519).await?; // Bob keeps the private key
+    /// let envelope = client.encrypt_for(b"for Bob", &bob.public_key_pem, &SealOptions::new()).await?;
+    /// assert_eq!(open_for_recipient(&envelope, &bob.private_key_pem).unwrap(), b"for Bob");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::encrypt`]; a key the server cannot wrap for is `invalid_recipient` or
+    /// `unsupported_recipient`.
+    pub async fn encrypt_for(
+        &self,
+        plaintext: impl AsRef<[u8]>,
+        recipient_pem: &str,
+        options: &SealOptions,
+    ) -> Result<Envelope, ClientError> {
+        let request =
+            EncryptRequest::bytes(plaintext.as_ref(), options).for_recipient(recipient_pem);
+        self.post("/oracleinvocation/", &request).await
+    }
+
+    /// A fresh key pair from the server (`POST /keypair/`), which keeps nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Server`] with code `keygen_busy` (503) when the server is generating
+    /// too many RSA keys at once; retry. Or a transport error.
+    pub async fn keypair(&self, algorithm: Algorithm) -> Result<Keypair, ClientError> {
+        self.post("/keypair/", &KeypairRequest { algorithm }).await
+    }
+
     /// Decrypts an envelope sealed without associated data.
     ///
     /// ```no_run
@@ -237,6 +284,9 @@ impl Client {
         envelope: &Envelope,
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
+        if envelope.key.is_none() && envelope.wrapped_key.is_some() {
+            return Err(ClientError::Wrapped);
+        }
         let request = DecryptRequest::new(envelope, aad, Encoding::Base64);
         let response: DecryptResponse = self.post("/decrypt/", &request).await?;
         decode_plaintext(&response, 200)

@@ -48,6 +48,37 @@ pub enum Command {
     /// Check a server: exit 0 if URL answers 200 over verified TLS, else one line on stderr
     /// and exit 1. For container health checks, where there is no curl.
     Probe(ProbeArgs),
+    /// Write a fresh key pair, private_key.pem (PKCS#8, mode 0600) and public_key.pem
+    /// (SubjectPublicKeyInfo), into a directory. No server involved.
+    Keypair(KeypairArgs),
+    /// Read an envelope sealed for you (a /oracleinvocation/ answer with "wrapped_key") on
+    /// stdin, and print its clear text with your private key. No server involved.
+    Open(OpenArgs),
+}
+
+/// Settings of `gcm-oracle keypair`.
+#[derive(Clone, Debug, Args)]
+pub struct KeypairArgs {
+    /// The kind of key pair. Recipients of sealed messages use rsa-* or x25519.
+    #[arg(long, value_enum)]
+    pub algorithm: crate::keypair::Algorithm,
+
+    /// Directory to write private_key.pem and public_key.pem into (created if missing);
+    /// existing key files are never overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Settings of `gcm-oracle open`.
+#[derive(Clone, Debug, Args)]
+pub struct OpenArgs {
+    /// Your private key: PKCS#8 PEM (RSA or X25519, as `keypair` writes it) or PKCS#1 RSA PEM.
+    #[arg(long, value_name = "FILE")]
+    pub private_key: PathBuf,
+
+    /// The associated data the message was sealed with, as UTF-8 text.
+    #[arg(long, value_name = "TEXT")]
+    pub aad: Option<String>,
 }
 
 /// Settings of `gcm-oracle serve`.
@@ -80,6 +111,12 @@ pub struct ServeArgs {
     /// Most items in one batch request; more get 413.
     #[arg(long, env = "GCM_ORACLE_MAX_BATCH_ITEMS", default_value_t = crate::batch::DEFAULT_MAX_ITEMS)]
     pub max_batch_items: usize,
+
+    /// Most RSA key pairs generated at once for POST /keypair/, off the request threads
+    /// [default: half the CPU cores, at least 1]; four times as many more may wait, the rest
+    /// get 503.
+    #[arg(long, env = "GCM_ORACLE_MAX_KEYGEN")]
+    pub max_keygen: Option<NonZeroUsize>,
 
     /// Worker threads [default: one per CPU core].
     #[arg(long, env = "GCM_ORACLE_WORKERS")]

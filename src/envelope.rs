@@ -92,6 +92,10 @@ pub struct EncryptRequest {
         skip_serializing_if = "Encoding::is_default"
     )]
     pub encoding: Encoding,
+    /// A public key in PEM (`-----BEGIN PUBLIC KEY-----`): RSA or X25519. The answer then
+    /// carries the AES key wrapped for it (`wrapped_key`, `wrap`) instead of `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -127,15 +131,49 @@ impl EncryptRequest {
             key_bits: options.get_key_size(),
             nonce_bits: options.get_nonce_size(),
             encoding: Encoding::Base64,
+            recipient: None,
         }
     }
 
-    /// Seals the request's clear text under a fresh key and nonce.
+    /// The same request, sealed for the holder of `public_key_pem`'s private key.
+    #[must_use]
+    pub fn for_recipient(self, public_key_pem: &str) -> Self {
+        Self {
+            recipient: Some(public_key_pem.to_owned()),
+            ..self
+        }
+    }
+
+    /// Seals the request's clear text under a fresh key and nonce, and wraps the key for the
+    /// recipient if there is one.
     ///
     /// # Errors
     ///
-    /// With base64 encoding, [`EnvelopeError::InvalidBase64`] naming `data` or `aad`.
+    /// With base64 encoding, [`EnvelopeError::InvalidBase64`] naming `data` or `aad`; a
+    /// `recipient` that is not an RSA or X25519 public key in PEM.
     pub fn seal(&self) -> Result<Envelope, Error> {
+        // Parse the recipient's key first: a bad one costs no encryption.
+        #[cfg(feature = "recipient")]
+        let recipient = self
+            .recipient
+            .as_deref()
+            .map(crate::recipient::Recipient::from_pem)
+            .transpose()?;
+        #[cfg(not(feature = "recipient"))]
+        if self.recipient.is_some() {
+            return Err(Error::InvalidRequest(
+                "this build of gcm-oracle has no `recipient` support (feature `recipient`)".into(),
+            ));
+        }
+        let sealed = self.seal_symmetric()?;
+        #[cfg(feature = "recipient")]
+        if let Some(recipient) = recipient {
+            return Ok(recipient.seal_envelope(&sealed)?);
+        }
+        Ok(Envelope::from(&sealed))
+    }
+
+    fn seal_symmetric(&self) -> Result<Sealed, Error> {
         let data = self.encoding.decode(&self.data, Field::Data)?;
         let aad = match &self.aad {
             Some(aad) => self.encoding.decode(aad, Field::Aad)?,
@@ -145,7 +183,7 @@ impl EncryptRequest {
             .key_size(self.key_bits)
             .nonce_size(self.nonce_bits)
             .aad(aad.to_vec());
-        Ok(Envelope::from(&crypto::seal_with(&data, &options)))
+        Ok(crypto::seal_with(&data, &options))
     }
 }
 
@@ -157,6 +195,7 @@ impl fmt::Debug for EncryptRequest {
             .field("key_bits", &self.key_bits.bits())
             .field("nonce_bits", &self.nonce_bits.bits())
             .field("encoding", &self.encoding)
+            .field("recipient", &self.recipient.is_some())
             .finish()
     }
 }
@@ -205,7 +244,8 @@ impl DecryptRequest {
         };
         Self {
             data: envelope.data.clone(),
-            key: envelope.key.clone(),
+            // A wrapped key cannot be sent: the server would answer that `key` is empty.
+            key: envelope.key.clone().unwrap_or_default(),
             mac: envelope.mac.clone(),
             nonce: envelope.nonce.clone(),
             aad,
@@ -277,25 +317,75 @@ impl fmt::Debug for DecryptResponse {
 /// let back: Envelope = serde_json::from_str(&json).unwrap();
 /// assert_eq!(back.open().unwrap(), b"hi");
 /// ```
+///
+/// Sealed for a recipient (`"recipient"` in the request), the envelope carries
+/// `{"data", "wrapped_key", "wrap", "mac", "nonce"}` instead: the AES key encrypted to the
+/// recipient's public key, opened with [`open_for_recipient`](crate::open_for_recipient).
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Ciphertext, exactly as long as the clear text.
     pub data: String,
-    /// The 16-, 24- or 32-byte AES key.
-    #[cfg_attr(feature = "server", schema(value_type = String))]
-    pub key: Zeroizing<String>,
+    /// The 16-, 24- or 32-byte AES key; absent when the key is wrapped for a recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
+    pub key: Option<Zeroizing<String>>,
+    /// The AES key encrypted to the recipient's public key, laid out as [`Wrap`] describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapped_key: Option<String>,
+    /// How `wrapped_key` was made; present exactly when `wrapped_key` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap: Option<Wrap>,
     /// The 16-byte GCM authentication tag.
     pub mac: String,
     /// The 12- or 16-byte nonce.
     pub nonce: String,
 }
 
+/// How a recipient's copy of the AES key is wrapped: the `wrap` field of an [`Envelope`].
+///
+/// Both schemes encrypt exactly the raw AES key (16, 24 or 32 bytes); `wrapped_key` is the
+/// standard base64 of the bytes described on each variant.
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Wrap {
+    /// RSA-OAEP (RFC 8017) with SHA-256 and MGF1-SHA-256, empty label (JOSE's `RSA-OAEP-256`)
+    /// for an RSA recipient key. `wrapped_key` is the OAEP ciphertext, exactly as long as the
+    /// modulus (256 bytes for RSA-2048).
+    #[serde(rename = "rsa-oaep-sha256")]
+    RsaOaepSha256,
+    /// HPKE (RFC 9180) base mode with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-256-GCM
+    /// (suite ids 0x0020, 0x0001, 0x0002) for an X25519 recipient key, single-shot with
+    /// `info` = the ASCII bytes `gcm-oracle wrapped key` and empty `aad`. `wrapped_key` is
+    /// `enc` (the 32-byte ephemeral public key) followed by the HPKE ciphertext of the AES key
+    /// with its 16-byte tag appended: 32 + key length + 16 bytes.
+    #[serde(rename = "hpke-x25519-sha256-aes256gcm")]
+    HpkeX25519Sha256Aes256Gcm,
+}
+
+impl Wrap {
+    /// The name on the wire: `rsa-oaep-sha256` or `hpke-x25519-sha256-aes256gcm`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RsaOaepSha256 => "rsa-oaep-sha256",
+            Self::HpkeX25519Sha256Aes256Gcm => "hpke-x25519-sha256-aes256gcm",
+        }
+    }
+}
+
+impl fmt::Display for Wrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Envelope")
             .field("data_len", &self.data.len())
+            .field("wrap", &self.wrap)
             .finish_non_exhaustive()
     }
 }
@@ -314,6 +404,12 @@ pub enum Field {
     Nonce,
     /// `aad`: the associated data.
     Aad,
+    /// `wrapped_key`: the AES key encrypted to a recipient's public key.
+    WrappedKey,
+    /// `wrap`: how `wrapped_key` was made.
+    Wrap,
+    /// `recipient`: the public key to seal for.
+    Recipient,
 }
 
 impl Field {
@@ -326,6 +422,9 @@ impl Field {
             Self::Mac => "mac",
             Self::Nonce => "nonce",
             Self::Aad => "aad",
+            Self::WrappedKey => "wrapped_key",
+            Self::Wrap => "wrap",
+            Self::Recipient => "recipient",
         }
     }
 }
@@ -363,6 +462,17 @@ pub enum EnvelopeError {
         /// The length given.
         actual: usize,
     },
+    /// A field the envelope needs is absent.
+    #[error("the envelope has no `{field}` field")]
+    Missing {
+        /// The absent field.
+        field: Field,
+    },
+    /// The key is wrapped for a recipient: only the recipient's private key can open it.
+    #[error(
+        "the envelope's key is wrapped for a recipient (`wrapped_key`, `wrap`): open it with the recipient's private key"
+    )]
+    Wrapped,
     /// The message is well formed but not authentic (see [`DecryptionFailed`]).
     #[error(transparent)]
     DecryptionFailed(#[from] DecryptionFailed),
@@ -412,13 +522,32 @@ impl Envelope {
         let sealed = Sealed::try_from(self)?;
         Ok(crypto::open_with(&sealed, aad)?)
     }
+
+    /// Decodes the envelope's other fields and decrypts with `key`, recovered elsewhere (from
+    /// `wrapped_key`).
+    #[cfg(feature = "recipient")]
+    pub(crate) fn open_with_key(&self, key: Key, aad: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        let sealed = decode_sealed_parts(key, &self.data, &self.mac, &self.nonce)?;
+        Ok(crypto::open_with(&sealed, aad)?)
+    }
+
+    /// The key that opens this envelope, from `key`.
+    fn plain_key(&self) -> Result<&str, EnvelopeError> {
+        match (&self.key, &self.wrapped_key) {
+            (Some(key), _) => Ok(key),
+            (None, Some(_)) => Err(EnvelopeError::Wrapped),
+            (None, None) => Err(EnvelopeError::Missing { field: Field::Key }),
+        }
+    }
 }
 
 impl From<&Sealed> for Envelope {
     fn from(sealed: &Sealed) -> Self {
         Self {
             data: STANDARD.encode(&sealed.ciphertext),
-            key: Zeroizing::new(STANDARD.encode(sealed.key.as_bytes())),
+            key: Some(Zeroizing::new(STANDARD.encode(sealed.key.as_bytes()))),
+            wrapped_key: None,
+            wrap: None,
             mac: STANDARD.encode(sealed.tag.as_bytes()),
             nonce: STANDARD.encode(sealed.nonce.as_bytes()),
         }
@@ -437,7 +566,7 @@ impl TryFrom<&Envelope> for Sealed {
     fn try_from(envelope: &Envelope) -> Result<Self, EnvelopeError> {
         decode_sealed(
             &envelope.data,
-            &envelope.key,
+            envelope.plain_key()?,
             &envelope.mac,
             &envelope.nonce,
         )
@@ -454,14 +583,17 @@ impl TryFrom<Envelope> for Sealed {
 
 /// Decodes the four base64 fields of a sealed message, naming the first one at fault.
 fn decode_sealed(data: &str, key: &str, mac: &str, nonce: &str) -> Result<Sealed, EnvelopeError> {
-    let sized = |field: Field| {
-        move |err: InvalidLength| EnvelopeError::InvalidLength {
-            field,
-            expected: err.expected,
-            actual: err.actual,
-        }
-    };
     let key = Key::try_from(&decode(key, Field::Key)?[..]).map_err(sized(Field::Key))?;
+    decode_sealed_parts(key, data, mac, nonce)
+}
+
+/// Decodes the ciphertext, tag and nonce of a sealed message whose key is already known.
+fn decode_sealed_parts(
+    key: Key,
+    data: &str,
+    mac: &str,
+    nonce: &str,
+) -> Result<Sealed, EnvelopeError> {
     let nonce = Nonce::try_from(&decode(nonce, Field::Nonce)?[..]).map_err(sized(Field::Nonce))?;
     let tag = Tag::try_from(&decode(mac, Field::Mac)?[..]).map_err(sized(Field::Mac))?;
     let ciphertext = STANDARD
@@ -475,8 +607,17 @@ fn decode_sealed(data: &str, key: &str, mac: &str, nonce: &str) -> Result<Sealed
     })
 }
 
+/// Names `field` in a length error.
+pub(crate) fn sized(field: Field) -> impl Fn(InvalidLength) -> EnvelopeError {
+    move |err: InvalidLength| EnvelopeError::InvalidLength {
+        field,
+        expected: err.expected,
+        actual: err.actual,
+    }
+}
+
 /// Decodes one field; the buffer is zeroized when dropped because it may hold the key.
-fn decode(text: &str, field: Field) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+pub(crate) fn decode(text: &str, field: Field) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     STANDARD
         .decode(text)
         .map(Zeroizing::new)
@@ -507,12 +648,18 @@ mod tests {
     #[test]
     fn fields_are_standard_padded_base64_of_the_contract_sizes() {
         let envelope = envelope_of(b"hello");
-        assert_eq!(STANDARD.decode(&*envelope.key).unwrap().len(), 32);
+        assert_eq!(
+            STANDARD
+                .decode(envelope.key.as_deref().unwrap().as_str())
+                .unwrap()
+                .len(),
+            32
+        );
         assert_eq!(STANDARD.decode(&envelope.nonce).unwrap().len(), 12);
         assert_eq!(STANDARD.decode(&envelope.mac).unwrap().len(), 16);
         assert_eq!(STANDARD.decode(&envelope.data).unwrap().len(), 5);
         // 32 bytes need one padding character, 16 bytes two: padding is kept.
-        assert!(envelope.key.ends_with('='));
+        assert!(envelope.key.as_deref().unwrap().ends_with('='));
         assert!(envelope.mac.ends_with("=="));
     }
 
@@ -553,7 +700,7 @@ mod tests {
     #[test]
     fn rejects_a_key_of_an_unsupported_size_naming_field_and_sizes() {
         let mut envelope = envelope_of(b"x");
-        envelope.key = Zeroizing::new(STANDARD.encode([7u8; 20]));
+        envelope.key = Some(Zeroizing::new(STANDARD.encode([7u8; 20])));
         let err = envelope.open().unwrap_err();
         assert_eq!(
             err,
@@ -631,7 +778,7 @@ mod tests {
     fn debug_shows_no_field_contents() {
         let envelope = envelope_of(b"secret");
         let shown = format!("{envelope:?}");
-        assert_eq!(shown, "Envelope { data_len: 8, .. }");
+        assert_eq!(shown, "Envelope { data_len: 8, wrap: None, .. }");
         let mut request = EncryptRequest::text("secret");
         request.aad = Some("more secret".into());
         let shown = format!("{request:?}");
@@ -647,7 +794,13 @@ mod tests {
         let request: EncryptRequest = serde_json::from_str(r#"{"data": "hi"}"#).unwrap();
         assert_eq!(request, EncryptRequest::text("hi"));
         let envelope = request.seal().unwrap();
-        assert_eq!(STANDARD.decode(&*envelope.key).unwrap().len(), 32);
+        assert_eq!(
+            STANDARD
+                .decode(envelope.key.as_deref().unwrap().as_str())
+                .unwrap()
+                .len(),
+            32
+        );
         assert_eq!(STANDARD.decode(&envelope.nonce).unwrap().len(), 12);
     }
 

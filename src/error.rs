@@ -21,6 +21,17 @@ pub enum Error {
     /// A field is not standard padded base64, or has the wrong decoded length.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// A `recipient` public key that cannot be wrapped for.
+    #[cfg(feature = "recipient")]
+    #[error(transparent)]
+    Recipient(crate::recipient::RecipientError),
+    /// The crypto library failed to generate a key pair.
+    #[cfg(feature = "recipient")]
+    #[error(transparent)]
+    KeygenFailed(#[from] crate::keypair::KeygenFailed),
+    /// Too many key pairs are being generated at once; retry shortly.
+    #[error("too many key pairs are being generated right now; retry in a moment")]
+    KeygenBusy,
     /// The decrypted bytes are not UTF-8, so they cannot be returned as a JSON string.
     #[error(
         "the decrypted data is binary, not UTF-8 text: ask for it as base64 with \"encoding\": \"base64\""
@@ -79,9 +90,12 @@ impl Error {
         match self {
             Self::MalformedJson(_) => "malformed_json",
             Self::InvalidRequest(_) => "invalid_request",
-            Self::Envelope(EnvelopeError::InvalidBase64 { .. }) => "invalid_base64",
-            Self::Envelope(EnvelopeError::InvalidLength { .. }) => "invalid_length",
-            Self::Envelope(EnvelopeError::DecryptionFailed(_)) => "decryption_failed",
+            Self::Envelope(err) => envelope_code(err),
+            #[cfg(feature = "recipient")]
+            Self::Recipient(err) => recipient_code(err),
+            Self::KeygenBusy => "keygen_busy",
+            #[cfg(feature = "recipient")]
+            Self::KeygenFailed(_) => "keygen_failed",
             Self::PlaintextNotUtf8 => "plaintext_not_utf8",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -101,12 +115,17 @@ impl Error {
             | Self::InvalidRequest(_)
             | Self::Envelope(_)
             | Self::BodyRead(_) => 400,
+            #[cfg(feature = "recipient")]
+            Self::Recipient(_) => 400,
             Self::NotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BodyTimeout { .. } => 408,
             Self::PayloadTooLarge { .. } | Self::TooManyItems { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::PlaintextNotUtf8 => 422,
+            Self::KeygenBusy => 503,
+            #[cfg(feature = "recipient")]
+            Self::KeygenFailed(_) => 500,
         }
     }
 
@@ -128,6 +147,39 @@ impl Error {
         match err.classify() {
             Category::Syntax | Category::Eof | Category::Io => Self::MalformedJson(err.to_string()),
             Category::Data => Self::InvalidRequest(redact_values(&err.to_string())),
+        }
+    }
+}
+
+fn envelope_code(err: &EnvelopeError) -> &'static str {
+    match err {
+        EnvelopeError::InvalidBase64 { .. } => "invalid_base64",
+        EnvelopeError::InvalidLength { .. } => "invalid_length",
+        EnvelopeError::Missing { .. } => "invalid_request",
+        EnvelopeError::Wrapped => "key_wrapped",
+        EnvelopeError::DecryptionFailed(_) => "decryption_failed",
+    }
+}
+
+#[cfg(feature = "recipient")]
+fn recipient_code(err: &crate::recipient::RecipientError) -> &'static str {
+    use crate::recipient::RecipientError;
+    match err {
+        RecipientError::InvalidPublicKey => "invalid_recipient",
+        RecipientError::UnsupportedPublicKey { .. } => "unsupported_recipient",
+        RecipientError::InvalidPrivateKey => "invalid_private_key",
+        RecipientError::WrongKeyType { .. } => "wrong_key_type",
+        RecipientError::NotWrapped => "not_wrapped",
+        RecipientError::Envelope(err) => envelope_code(err),
+    }
+}
+
+#[cfg(feature = "recipient")]
+impl From<crate::recipient::RecipientError> for Error {
+    fn from(err: crate::recipient::RecipientError) -> Self {
+        match err {
+            crate::recipient::RecipientError::Envelope(err) => Self::Envelope(err),
+            other => Self::Recipient(other),
         }
     }
 }
@@ -239,6 +291,9 @@ mod response {
             match self {
                 Self::MethodNotAllowed { allow } => {
                     response.insert_header((header::ALLOW, *allow));
+                }
+                Self::KeygenBusy => {
+                    response.insert_header((header::RETRY_AFTER, "1"));
                 }
                 // The rest of the body is still on the wire (or never coming): close the
                 // connection rather than try to read past it.

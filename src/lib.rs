@@ -35,6 +35,10 @@
 //! A crate that only needs [`seal`] and [`open`] depends on this one with
 //! `default-features = false` and compiles neither actix-web nor rustls.
 //!
+//! Sealing for someone else (feature `recipient`, on with `server` and `client`): the AES
+//! key is wrapped to a recipient's RSA or X25519 public key, and only their private key opens
+//! the envelope — see [`recipient`] and [`keypair`].
+//!
 //! Keys are zeroized when dropped, and no `Debug` output shows a key, nonce, tag or clear text.
 
 #![forbid(unsafe_code)]
@@ -47,6 +51,10 @@ pub mod error;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "recipient")]
+pub mod keypair;
+#[cfg(feature = "recipient")]
+pub mod recipient;
 
 #[cfg(feature = "server")]
 pub mod api;
@@ -56,6 +64,8 @@ pub mod body;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod offline;
 #[cfg(feature = "server")]
 pub mod openapi;
 #[cfg(feature = "server")]
@@ -75,9 +85,13 @@ pub use crypto::{
     open, open_with, seal, seal_with,
 };
 pub use envelope::{
-    DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field,
+    DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field, Wrap,
 };
 pub use error::{Error, ErrorBody};
 
 #[cfg(feature = "client")]
 pub use client::Client;
+#[cfg(feature = "recipient")]
+pub use keypair::{Algorithm, Keypair};
+#[cfg(feature = "recipient")]
+pub use recipient::{RecipientError, open_for_recipient, open_for_recipient_with};

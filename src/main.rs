@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use gcm_oracle::config::{Cli, Command, LogFormat, ProbeArgs};
+use gcm_oracle::offline::{self, OfflineError};
 use gcm_oracle::server::Server;
 use gcm_oracle::{telemetry, tls};
 
@@ -15,6 +16,24 @@ fn main() -> ExitCode {
         Command::GenCert(_) => LogFormat::Pretty,
         // The probe's only output is its one line on failure.
         Command::Probe(args) => return probe(args),
+        Command::Keypair(args) => {
+            return offline(offline::keypair(args).map(|(private, public)| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wrote {} and {}",
+                    private.display(),
+                    public.display()
+                );
+            }));
+        }
+        // stdout carries the clear text and nothing else.
+        Command::Open(args) => {
+            return offline(offline::open(
+                args,
+                &mut std::io::stdin().lock(),
+                &mut std::io::stdout().lock(),
+            ));
+        }
     };
     telemetry::init(format);
     let result: Result<(), Box<dyn std::error::Error>> = match command {
@@ -24,6 +43,7 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Probe(args) => return probe(&args),
+        Command::Keypair(_) | Command::Open(_) => unreachable!("answered above"),
         Command::GenCert(args) => tls::generate_dev_certs(&args.cert_dir, &args.sans)
             .map(|paths| {
                 tracing::info!(
@@ -62,6 +82,17 @@ fn probe(args: &ProbeArgs) -> ExitCode {
         Err(err) => {
             // Even a closed stderr must not turn a failed probe into a panic.
             let _ = writeln!(std::io::stderr(), "probe failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line on stderr for a failed offline command, with exit code 1.
+fn offline(result: Result<(), OfflineError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "gcm-oracle: {err}");
             ExitCode::FAILURE
         }
     }

@@ -23,13 +23,14 @@ use crate::crypto::{KeySize, NonceSize};
         crate::api::decrypt,
         crate::api::encrypt_batch,
         crate::api::decrypt_batch,
+        crate::api::keypair,
         crate::api::usage,
         crate::api::healthz,
         crate::api::readyz,
         crate::api::metrics,
         crate::api::openapi_json,
     ),
-    tags((name = "oracle", description = "Encryption and decryption"), (name = "operations", description = "Probes, metrics and documentation"))
+    tags((name = "oracle", description = "Encryption and decryption"), (name = "keys", description = "Asymmetric key pairs, handed out and forgotten"), (name = "operations", description = "Probes, metrics and documentation"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;

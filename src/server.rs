@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 use crate::api::{self, MaxBatchItems};
 use crate::body::BodyLimits;
 use crate::config::ServeArgs;
+use crate::keypair::KeygenLimiter;
 use crate::metrics::Metrics;
 use crate::redirect;
 use crate::telemetry;
@@ -49,6 +50,7 @@ pub struct Server {
     dev_ca: Option<PathBuf>,
     limits: BodyLimits,
     max_batch_items: MaxBatchItems,
+    keygen: KeygenLimiter,
     workers: Option<usize>,
     timeouts: Timeouts,
     metrics: Metrics,
@@ -131,6 +133,7 @@ impl Server {
                 body_timeout: args.body_timeout,
             },
             max_batch_items: MaxBatchItems(args.max_batch_items),
+            keygen: KeygenLimiter::new(args.max_keygen.unwrap_or_else(default_keygen_slots)),
             workers: args.workers.map(usize::from),
             timeouts: Timeouts {
                 keep_alive: args.keep_alive,
@@ -190,10 +193,12 @@ impl Server {
         let limits = self.limits;
         let max_batch_items = web::Data::new(self.max_batch_items);
         let metrics = web::Data::new(self.metrics.clone());
+        let keygen = web::Data::new(self.keygen.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(limits)
                 .app_data(max_batch_items.clone())
+                .app_data(keygen.clone())
                 .app_data(metrics.clone())
                 .configure(api::routes)
                 .wrap(from_fn(api::empty_404_as_json))
@@ -309,6 +314,12 @@ fn shell_quote(text: &str) -> String {
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
+}
+
+/// Half the cores, at least one: RSA generation never holds every core.
+fn default_keygen_slots() -> std::num::NonZeroUsize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    std::num::NonZeroUsize::new(cores / 2).unwrap_or(std::num::NonZeroUsize::MIN)
 }
 
 #[cfg(test)]

@@ -271,6 +271,7 @@ async fn openapi_document_describes_every_endpoint() {
         "/decrypt/",
         "/oracleinvocation/batch",
         "/decrypt/batch",
+        "/keypair/",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -282,8 +283,21 @@ async fn openapi_document_describes_every_endpoint() {
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["KeySize"]["enum"], json!([128, 192, 256]));
     assert_eq!(schemas["Encoding"]["enum"], json!(["utf-8", "base64"]));
-    let envelope_fields = schemas["Envelope"]["required"].as_array().unwrap();
-    assert_eq!(envelope_fields.len(), 4);
+    assert_eq!(
+        schemas["Envelope"]["required"],
+        json!(["data", "mac", "nonce"])
+    );
+    for optional in ["key", "wrapped_key", "wrap"] {
+        assert!(
+            schemas["Envelope"]["properties"][optional].is_object(),
+            "{optional}"
+        );
+    }
+    assert_eq!(
+        schemas["Wrap"]["enum"],
+        json!(["rsa-oaep-sha256", "hpke-x25519-sha256-aes256gcm"])
+    );
+    assert_eq!(schemas["Algorithm"]["enum"].as_array().unwrap().len(), 7);
 }
 
 #[tokio::test]
