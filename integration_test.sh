@@ -339,5 +339,39 @@ post /oracleinvocation "$oracle_body"
 check "POST /oracleinvocation (no trailing slash) returns 200 with the four fields" $? \
 	"status $status, body: $(short "$body")"
 
+# --- 11. key pairs, and sealing for a recipient's public key ------------------
+post /keypair/ '{"algorithm":"x25519"}'
+pair=$body
+printf '%s' "$pair" | jq -e '
+	keys == ["algorithm", "private_key_pem", "public_key_pem"] and .algorithm == "x25519"
+	and (.private_key_pem | startswith("-----BEGIN PRIVATE KEY-----\n") and endswith("-----END PRIVATE KEY-----\n"))
+	and (.public_key_pem | startswith("-----BEGIN PUBLIC KEY-----\n") and endswith("-----END PUBLIC KEY-----\n"))' \
+	>/dev/null 2>&1 && [[ $status == 200 ]]
+check "POST /keypair/ x25519 returns a PKCS#8 private key and an SPKI public key in PEM" $? \
+	"status $status, body: $(short "$pair")"
+
+get_field "$pair" public_key_pem
+post /oracleinvocation/ "$(jq -nc --arg data "$input" --arg r "$val" '{data: $data, recipient: $r}')"
+sealed=$body
+printf '%s' "$sealed" | jq -e 'keys == ["data", "mac", "nonce", "wrap", "wrapped_key"]
+	and .wrap == "hpke-x25519-sha256-aes256gcm"' >/dev/null 2>&1 && [[ $status == 200 ]]
+check "sealing for an X25519 recipient returns wrapped_key and wrap, and no key" $? \
+	"status $status, body: $(short "$sealed")"
+get_field "$sealed" wrapped_key
+b64_check "$val" && ((dlen == 32 + 32 + 16))
+check "wrapped_key is enc (32 bytes) + the wrapped AES-256 key (32) + tag (16)" $? \
+	"${why:-decodes to $dlen bytes}"
+get_field "$sealed" data
+b64_check "$val" && ((dlen == input_len))
+check "the ciphertext sealed for a recipient is as long as the input" $? "${why:-decodes to $dlen bytes}"
+
+post /keypair/ '{"algorithm":"ed25519"}'
+get_field "$body" public_key_pem
+post /oracleinvocation/ "$(jq -nc --arg r "$val" '{data: "x", recipient: $r}')"
+[[ $status == 400 ]] && is_json_error "$body" unsupported_recipient &&
+	printf '%s' "$body" | jq -e '.error | contains("RSA") and contains("X25519")' >/dev/null 2>&1
+check "an Ed25519 recipient gives 400 unsupported_recipient listing RSA and X25519" $? \
+	"status $status, body: $(short "$body")"
+
 echo "$passed passed, $failed failed"
 ((failed == 0))
