@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa_swagger_ui::SwaggerUi;
@@ -53,76 +53,58 @@ Example:
 /// the rest; both spellings of each path, with and without the trailing slash, are the same
 /// endpoint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .route(web::get().to(usage))
-            .route(web::head().to(usage))
-            .default_service(web::to(|| not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource(["/oracleinvocation", "/oracleinvocation/"])
-            .route(web::post().to(encrypt))
-            .default_service(web::to(|| not_allowed("POST"))),
-    )
-    .service(
-        web::resource(["/decrypt", "/decrypt/"])
-            .route(web::post().to(decrypt))
-            .default_service(web::to(|| not_allowed("POST"))),
-    )
-    .service(
-        web::resource(["/keypair", "/keypair/"])
-            .route(web::post().to(keypair))
-            .default_service(web::to(|| not_allowed("POST"))),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(healthz))
-            .route(web::head().to(healthz))
-            .default_service(web::to(|| not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(readyz))
-            .route(web::head().to(readyz))
-            .default_service(web::to(|| not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/metrics")
-            .route(web::get().to(metrics))
-            .route(web::head().to(metrics))
-            .default_service(web::to(|| not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/openapi.json")
-            .route(web::get().to(openapi_json))
-            .route(web::head().to(openapi_json))
-            .default_service(web::to(|| not_allowed("GET, HEAD"))),
-    )
-    .service(
-        SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
-    )
-    // Swagger UI answers GET only; every other method on its pages is a JSON 405.
-    .service(web::resource("/docs/{_:.*}").default_service(web::to(|| not_allowed("GET"))))
-    .service(
-        web::resource("/docs")
-            .route(web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((actix_web::http::header::LOCATION, "/docs/"))
-                    .finish()
-            }))
-            .default_service(web::to(|| not_allowed("GET"))),
-    )
-    .service(
-        web::resource(["/oracleinvocation/batch", "/oracleinvocation/batch/"])
-            .route(web::post().to(encrypt_batch))
-            .default_service(web::to(|| not_allowed("POST"))),
-    )
-    .service(
-        web::resource(["/decrypt/batch", "/decrypt/batch/"])
-            .route(web::post().to(decrypt_batch))
-            .default_service(web::to(|| not_allowed("POST"))),
-    )
-    .default_service(web::to(not_found));
+    cfg.service(get_resource("/", usage))
+        .service(post_resource("/oracleinvocation", encrypt))
+        .service(post_resource("/decrypt", decrypt))
+        .service(post_resource("/keypair", keypair))
+        .service(get_resource("/healthz", healthz))
+        .service(get_resource("/readyz", readyz))
+        .service(get_resource("/metrics", metrics))
+        .service(get_resource("/openapi.json", openapi_json))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
+        // Swagger UI answers GET only; every other method on its pages is a JSON 405.
+        .service(web::resource("/docs/{_:.*}").default_service(web::to(|| not_allowed("GET"))))
+        .service(
+            web::resource("/docs")
+                .route(web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                        .finish()
+                }))
+                .default_service(web::to(|| not_allowed("GET"))),
+        )
+        .service(post_resource("/oracleinvocation/batch", encrypt_batch))
+        .service(post_resource("/decrypt/batch", decrypt_batch))
+        .default_service(web::to(not_found));
+}
+
+/// A resource answering POST at `path` and at `path/` with `handler`, and a JSON 405 with
+/// `Allow: POST` otherwise.
+fn post_resource<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource([path.to_owned(), format!("{path}/")])
+        .route(web::post().to(handler))
+        .default_service(web::to(|| not_allowed("POST")))
+}
+
+/// A resource answering GET and HEAD with `handler`, and a JSON 405 with `Allow: GET, HEAD`
+/// otherwise.
+fn get_resource<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args> + Clone,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| not_allowed("GET, HEAD")))
 }
 
 #[utoipa::path(get, path = "/", tag = "operations",

@@ -79,23 +79,6 @@ impl KeySize {
     }
 }
 
-impl TryFrom<u16> for KeySize {
-    type Error = String;
-
-    fn try_from(bits: u16) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|size| size.bits() == bits)
-            .ok_or_else(|| format!("`key_bits` must be 128, 192 or 256, not {bits}"))
-    }
-}
-
-impl From<KeySize> for u16 {
-    fn from(size: KeySize) -> Self {
-        size.bits()
-    }
-}
-
 /// A GCM nonce size. Written on the wire as the number of bits: `96` or `128`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "u16")]
@@ -137,47 +120,61 @@ impl NonceSize {
     }
 }
 
-impl TryFrom<u16> for NonceSize {
-    type Error = String;
-
-    fn try_from(bits: u16) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|size| size.bits() == bits)
-            .ok_or_else(|| format!("`nonce_bits` must be 96 or 128, not {bits}"))
-    }
-}
-
-impl From<NonceSize> for u16 {
-    fn from(size: NonceSize) -> Self {
-        size.bits()
-    }
-}
-
-/// A size written on the wire as a number of bits, one of a few allowed values.
-trait Bits: Sized + Copy + 'static {
+/// A size written on the wire as a number of bits, one of a few allowed values: what
+/// [`KeySize`] and [`NonceSize`] share for parsing, errors and the OpenAPI schema.
+pub(crate) trait Bits: Sized + Copy + Default + Into<u16> + 'static {
     /// Every allowed size.
     const ALL_SIZES: &'static [Self];
+    /// The request field it is read from.
+    const FIELD: &'static str;
     /// What a reader of an error message is told to send.
     const EXPECTING: &'static str;
-    fn size_bits(self) -> u16;
-}
 
-impl Bits for KeySize {
-    const ALL_SIZES: &'static [Self] = &Self::ALL;
-    const EXPECTING: &'static str = "128, 192 or 256";
-    fn size_bits(self) -> u16 {
-        self.bits()
+    /// The size that is `bits` long.
+    fn from_bits(bits: u64) -> Option<Self> {
+        Self::ALL_SIZES
+            .iter()
+            .copied()
+            .find(|size| u64::from((*size).into()) == bits)
     }
 }
 
-impl Bits for NonceSize {
-    const ALL_SIZES: &'static [Self] = &Self::ALL;
-    const EXPECTING: &'static str = "96 or 128";
-    fn size_bits(self) -> u16 {
-        self.bits()
-    }
+/// Implements [`Bits`], `TryFrom<u16>`, `Into<u16>` and `Deserialize` (from a JSON integer)
+/// for a size enum with `ALL` and `bits()`.
+macro_rules! bits_size {
+    ($size:ty, $field:literal, $expecting:literal) => {
+        impl Bits for $size {
+            const ALL_SIZES: &'static [Self] = &Self::ALL;
+            const FIELD: &'static str = $field;
+            const EXPECTING: &'static str = $expecting;
+        }
+
+        impl TryFrom<u16> for $size {
+            type Error = String;
+
+            fn try_from(bits: u16) -> Result<Self, String> {
+                Self::from_bits(bits.into()).ok_or_else(|| {
+                    format!("`{}` must be {}, not {bits}", Self::FIELD, Self::EXPECTING)
+                })
+            }
+        }
+
+        impl From<$size> for u16 {
+            fn from(size: $size) -> Self {
+                size.bits()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $size {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_u64(BitsVisitor(core::marker::PhantomData))
+            }
+        }
+    };
 }
+
+bits_size!(KeySize, "key_bits", "128, 192 or 256");
+bits_size!(NonceSize, "nonce_bits", "96 or 128");
 
 /// Reads a size from a JSON integer, with an error that lists the allowed values.
 struct BitsVisitor<T>(core::marker::PhantomData<T>);
@@ -190,10 +187,7 @@ impl<T: Bits> serde::de::Visitor<'_> for BitsVisitor<T> {
     }
 
     fn visit_u64<E: serde::de::Error>(self, bits: u64) -> Result<T, E> {
-        T::ALL_SIZES
-            .iter()
-            .copied()
-            .find(|size| u64::from(size.size_bits()) == bits)
+        T::from_bits(bits)
             .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(bits), &self))
     }
 
@@ -202,18 +196,6 @@ impl<T: Bits> serde::de::Visitor<'_> for BitsVisitor<T> {
             Ok(bits) => self.visit_u64(bits),
             Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(bits), &self)),
         }
-    }
-}
-
-impl<'de> Deserialize<'de> for KeySize {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_u64(BitsVisitor(core::marker::PhantomData))
-    }
-}
-
-impl<'de> Deserialize<'de> for NonceSize {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_u64(BitsVisitor(core::marker::PhantomData))
     }
 }
 

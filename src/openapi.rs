@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-use crate::crypto::{KeySize, NonceSize};
+use crate::crypto::{Bits, KeySize, NonceSize};
 
 /// The service's API description.
 #[derive(OpenApi)]
@@ -43,12 +43,7 @@ pub fn json() -> &'static str {
 
 impl utoipa::PartialSchema for KeySize {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .enum_values(Some(KeySize::ALL.map(KeySize::bits)))
-            .default(Some(KeySize::default().bits().into()))
-            .description(Some("AES key size in bits."))
-            .into()
+        bits_schema::<Self>("AES key size in bits.")
     }
 }
 
@@ -56,13 +51,19 @@ impl utoipa::ToSchema for KeySize {}
 
 impl utoipa::PartialSchema for NonceSize {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .enum_values(Some(NonceSize::ALL.map(NonceSize::bits)))
-            .default(Some(NonceSize::default().bits().into()))
-            .description(Some("Nonce size in bits; 96 is NIST's recommendation."))
-            .into()
+        bits_schema::<Self>("Nonce size in bits; 96 is NIST's recommendation.")
     }
 }
 
 impl utoipa::ToSchema for NonceSize {}
+
+/// An integer enum of the allowed bit sizes, with the default.
+fn bits_schema<T: Bits>(description: &str) -> RefOr<Schema> {
+    let bits: Vec<u16> = T::ALL_SIZES.iter().map(|&size| size.into()).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .enum_values(Some(bits))
+        .default(Some(T::default().into().into()))
+        .description(Some(description))
+        .into()
+}

@@ -444,7 +444,7 @@ mod tests {
             let wrapped = STANDARD
                 .decode(envelope.wrapped_key.as_ref().unwrap())
                 .unwrap();
-            assert_eq!(wrapped.len(), 32 + usize::from(key_size.bits() / 8) + 16);
+            assert_eq!(wrapped.len(), 32 + key_size.byte_len() + 16);
             assert_eq!(
                 open_for_recipient(&envelope, &x25519.private_key_pem).unwrap(),
                 b"x"

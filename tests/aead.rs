@@ -9,20 +9,9 @@ use std::collections::HashSet;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{TestServer, client, spawn, spawn_with};
+use common::{post_json as post, spawn, spawn_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn post(server: &TestServer, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response = client(&server.ca_pem)
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap())
-}
 
 fn decoded_len(value: &Value) -> usize {
     STANDARD.decode(value.as_str().unwrap()).unwrap().len()

@@ -24,14 +24,8 @@ fn client_for(server: &TestServer) -> Client {
 }
 
 async fn post(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
-    let response = client(&server.ca_pem)
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let (status, body) = common::post_json(server, path, body).await;
+    (status.as_u16(), body)
 }
 
 /// The DER inside a PEM with `label`, checked to be the only thing in it.

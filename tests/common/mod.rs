@@ -116,6 +116,22 @@ pub fn client(ca_pem: &[u8]) -> reqwest::Client {
     builder(ca_pem).build().unwrap()
 }
 
+/// POSTs `body` as JSON to `path`; the status and the JSON answer.
+pub async fn post_json(
+    server: &TestServer,
+    path: &str,
+    body: &serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let response = client(&server.ca_pem)
+        .post(server.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
 /// A reqwest client trusting only `ca_pem`, speaking HTTP/1.1 only.
 pub fn client_http1(ca_pem: &[u8]) -> reqwest::Client {
     builder(ca_pem).http1_only().build().unwrap()

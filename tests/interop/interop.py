@@ -11,61 +11,17 @@ Prints one PASS/FAIL line per check and ends with "N passed, M failed"; exits 1 
 """
 
 import argparse
-import base64
-import json
 import os
-import ssl
-import sys
-import urllib.error
-import urllib.request
 
 from Crypto.Cipher import AES
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from oracle import Oracle, b64, check, finish, unb64
 
 KEY_BITS = (128, 192, 256)
 NONCE_BITS = (96, 128)
 TEXT = 'He said "héllo" \\ 👋 — ünïcødé'
 BINARY = bytes(range(256)) + b"\x00\xff"
-
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what} ({detail})")
-
-
-def b64(data):
-    return base64.b64encode(data).decode("ascii")
-
-
-def unb64(text):
-    return base64.b64decode(text, validate=True)
-
-
-class Oracle:
-    def __init__(self, url, cacert):
-        self.url = url.rstrip("/")
-        self.context = ssl.create_default_context(cafile=cacert)
-
-    def post(self, path, body):
-        request = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, context=self.context, timeout=10) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
-
 
 def decrypt_cryptography(envelope, aad):
     ciphertext, tag = unb64(envelope["data"]), unb64(envelope["mac"])
@@ -149,8 +105,7 @@ def main():
     server_answers_decrypt_in_python(oracle)
     python_encryptions_open_on_the_server(oracle)
     original_python_service_format_opens(oracle)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

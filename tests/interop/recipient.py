@@ -13,21 +13,18 @@ Prints one PASS/FAIL line per check and ends with "N passed, M failed"; exits 1 
 """
 
 import argparse
-import base64
 import json
 import os
-import ssl
 import subprocess
-import sys
 import tempfile
-import urllib.error
-import urllib.request
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKey, OpenError
+
+from oracle import Oracle, b64, check, finish, unb64
 
 # The wire contract, as the README documents it.
 WRAP_RSA = "rsa-oaep-sha256"
@@ -45,46 +42,6 @@ ALGORITHMS = {
     "x25519": (x25519.X25519PrivateKey, None),
 }
 TEXT = "for your eyes only — ünïcødé 👋"
-
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what} ({detail})")
-
-
-def b64(data):
-    return base64.b64encode(data).decode("ascii")
-
-
-def unb64(text):
-    return base64.b64decode(text, validate=True)
-
-
-class Oracle:
-    def __init__(self, url, cacert):
-        self.url = url.rstrip("/")
-        self.context = ssl.create_default_context(cafile=cacert)
-
-    def post(self, path, body):
-        request = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, context=self.context, timeout=60) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
-
 
 def spki_pem(public_key):
     return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
@@ -212,8 +169,7 @@ def main():
     sealed_for_recipients_open_in_python(oracle, pairs)
     if args.bin:
         python_wrapped_messages_open_with_the_cli(args.bin)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":
