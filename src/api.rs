@@ -24,6 +24,12 @@ use crate::metrics::Metrics;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxBatchItems(pub usize);
 
+impl Default for MaxBatchItems {
+    fn default() -> Self {
+        Self(crate::batch::DEFAULT_MAX_ITEMS)
+    }
+}
+
 /// The plain-text usage note served at `GET /`.
 const USAGE: &str = "\
 gcm-oracle: a stateless AES-256-GCM encryption oracle. Nothing is stored.

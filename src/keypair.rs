@@ -248,6 +248,13 @@ pub struct KeygenLimiter {
 }
 
 #[cfg(feature = "server")]
+impl Default for KeygenLimiter {
+    fn default() -> Self {
+        Self::new(Self::default_slots())
+    }
+}
+
+#[cfg(feature = "server")]
 impl KeygenLimiter {
     /// At most `slots` slow generations at once, and `4 × slots` more waiting.
     #[must_use]
@@ -259,6 +266,14 @@ impl KeygenLimiter {
                 slots.saturating_mul(QUEUE_PER_SLOT + 1),
             )),
         }
+    }
+
+    /// The server's default: half the CPU cores, at least one, so RSA generation never holds
+    /// every core.
+    #[must_use]
+    pub fn default_slots() -> std::num::NonZeroUsize {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        std::num::NonZeroUsize::new(cores / 2).unwrap_or(std::num::NonZeroUsize::MIN)
     }
 
     /// Generates a key pair: fast algorithms right here, slow ones on the blocking pool once

@@ -48,12 +48,52 @@ pub struct Server {
     cert: Arc<ReloadableCert>,
     redirect: Option<(TcpListener, SocketAddr)>,
     dev_ca: Option<PathBuf>,
-    limits: BodyLimits,
-    max_batch_items: MaxBatchItems,
-    keygen: KeygenLimiter,
+    state: AppState,
     workers: Option<usize>,
     timeouts: Timeouts,
-    metrics: Metrics,
+}
+
+/// What every worker's [`App`] shares: limits, the key-generation pool and the metrics.
+#[derive(Clone, Debug, Default)]
+pub struct AppState {
+    /// Body size limit and stall timeout.
+    pub limits: BodyLimits,
+    /// Most items in one batch.
+    pub max_batch_items: MaxBatchItems,
+    /// The bounded pool for RSA key generation.
+    pub keygen: KeygenLimiter,
+    /// The Prometheus registry.
+    pub metrics: Metrics,
+}
+
+/// The application without the network: routes, middleware and shared state. The server runs
+/// one per worker; tests and benchmarks drive it in process with `actix_web::test`.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state.limits)
+        .app_data(web::Data::new(state.max_batch_items))
+        .app_data(web::Data::new(state.keygen))
+        .app_data(web::Data::new(state.metrics))
+        .configure(api::routes)
+        .wrap(from_fn(api::empty_404_as_json))
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::CACHE_CONTROL, "no-store"))
+                .add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+        )
+        // Outermost, so it times and counts everything, errors included.
+        .wrap(from_fn(telemetry::access_log))
 }
 
 /// Connection settings handed to actix-web.
@@ -128,12 +168,17 @@ impl Server {
             cert,
             redirect,
             dev_ca,
-            limits: BodyLimits {
-                max_body: args.max_body,
-                body_timeout: args.body_timeout,
+            state: AppState {
+                limits: BodyLimits {
+                    max_body: args.max_body,
+                    body_timeout: args.body_timeout,
+                },
+                max_batch_items: MaxBatchItems(args.max_batch_items),
+                keygen: KeygenLimiter::new(
+                    args.max_keygen.unwrap_or_else(KeygenLimiter::default_slots),
+                ),
+                metrics: Metrics::new(),
             },
-            max_batch_items: MaxBatchItems(args.max_batch_items),
-            keygen: KeygenLimiter::new(args.max_keygen.unwrap_or_else(default_keygen_slots)),
             workers: args.workers.map(usize::from),
             timeouts: Timeouts {
                 keep_alive: args.keep_alive,
@@ -141,7 +186,6 @@ impl Server {
                 shutdown: args.shutdown_timeout,
                 max_connections: args.max_connections.get(),
             },
-            metrics: Metrics::new(),
         })
     }
 
@@ -172,7 +216,7 @@ impl Server {
     /// The server's metrics, as `GET /metrics` shows them.
     #[must_use]
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        &self.state.metrics
     }
 
     /// The development CA certificate clients should trust, when development certificates are
@@ -190,35 +234,16 @@ impl Server {
     /// If actix cannot take over the listener.
     pub fn run(self) -> std::io::Result<actix_web::dev::Server> {
         let url = self.url();
-        let limits = self.limits;
-        let max_batch_items = web::Data::new(self.max_batch_items);
-        let metrics = web::Data::new(self.metrics.clone());
-        let keygen = web::Data::new(self.keygen.clone());
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(limits)
-                .app_data(max_batch_items.clone())
-                .app_data(keygen.clone())
-                .app_data(metrics.clone())
-                .configure(api::routes)
-                .wrap(from_fn(api::empty_404_as_json))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add((header::CACHE_CONTROL, "no-store"))
-                        .add((header::STRICT_TRANSPORT_SECURITY, HSTS))
-                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
-                )
-                // Outermost, so it times and counts everything, errors included.
-                .wrap(from_fn(telemetry::access_log))
-        })
-        .keep_alive(self.timeouts.keep_alive)
-        .client_request_timeout(self.timeouts.request)
-        .tls_handshake_timeout(self.timeouts.request)
-        .max_connections(self.timeouts.max_connections)
-        // Whole seconds for actix: round up, so a short timeout never becomes zero.
-        .shutdown_timeout(self.timeouts.shutdown.as_secs_f64().ceil().max(1.0) as u64)
-        // actix treats SIGINT as a forced stop; both signals drain requests here instead.
-        .disable_signals();
+        let state = self.state.clone();
+        let mut server = HttpServer::new(move || app(state.clone()))
+            .keep_alive(self.timeouts.keep_alive)
+            .client_request_timeout(self.timeouts.request)
+            .tls_handshake_timeout(self.timeouts.request)
+            .max_connections(self.timeouts.max_connections)
+            // Whole seconds for actix: round up, so a short timeout never becomes zero.
+            .shutdown_timeout(self.timeouts.shutdown.as_secs_f64().ceil().max(1.0) as u64)
+            // actix treats SIGINT as a forced stop; both signals drain requests here instead.
+            .disable_signals();
         if let Some(workers) = self.workers {
             server = server.workers(workers);
         }
@@ -226,7 +251,8 @@ impl Server {
         stop_gracefully_on_signals(server.handle());
         reload_on_sighup(self.cert);
         if let Some((listener, addr)) = self.redirect {
-            let redirect = redirect::server(listener, self.addr.port(), self.metrics.clone())?;
+            let redirect =
+                redirect::server(listener, self.addr.port(), self.state.metrics.clone())?;
             tokio::spawn(redirect);
             tracing::info!("redirecting http://{addr} to https");
         }
@@ -314,12 +340,6 @@ fn shell_quote(text: &str) -> String {
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
-}
-
-/// Half the cores, at least one: RSA generation never holds every core.
-fn default_keygen_slots() -> std::num::NonZeroUsize {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    std::num::NonZeroUsize::new(cores / 2).unwrap_or(std::num::NonZeroUsize::MIN)
 }
 
 #[cfg(test)]

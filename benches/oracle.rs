@@ -1,0 +1,127 @@
+//! Criterion benchmarks: `seal` and `open` by clear-text size, and the request path without
+//! the network (JSON in, response JSON out), through the real actix application and through
+//! the library's wire types alone.
+//!
+//! `cargo bench` runs them all; `cargo bench -- seal/1MiB` one. Throughput is clear-text bytes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "benchmarks"
+)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use actix_web::test::{self, TestRequest};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gcm_oracle::server::{AppState, app};
+use gcm_oracle::{EncryptRequest, Envelope, open, seal};
+
+const SIZES: [(usize, &str); 4] = [
+    (64, "64B"),
+    (1024, "1KiB"),
+    (64 * 1024, "64KiB"),
+    (1024 * 1024, "1MiB"),
+];
+
+fn crypto(c: &mut Criterion) {
+    let mut group = c.benchmark_group("seal");
+    for (size, name) in SIZES {
+        let data = vec![0x5a; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(name, |b| b.iter(|| seal(black_box(&data))));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("open");
+    for (size, name) in SIZES {
+        let sealed = seal(&vec![0x5a; size]);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(name, |b| b.iter(|| open(black_box(&sealed)).unwrap()));
+    }
+    group.finish();
+}
+
+/// A request body holding `size` bytes of ASCII clear text.
+fn body(size: usize) -> Vec<u8> {
+    serde_json::to_vec(&EncryptRequest::text(&"a".repeat(size))).unwrap()
+}
+
+fn request_path(c: &mut Criterion) {
+    // The library's part of a request: parse the JSON, seal, write the answer's JSON.
+    let mut group = c.benchmark_group("wire");
+    for (size, name) in SIZES {
+        let body = body(size);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let request: EncryptRequest = serde_json::from_slice(black_box(&body)).unwrap();
+                serde_json::to_vec(&request.seal().unwrap()).unwrap()
+            });
+        });
+    }
+    group.finish();
+
+    // The whole application in process: extractors, limits, middleware, handler, response
+    // body, as the server runs it, minus TLS and HTTP parsing.
+    let system = actix_web::rt::System::new();
+    let state = AppState::default();
+    let service = system.block_on(test::init_service(app(state)));
+    let mut group = c.benchmark_group("request");
+    for (size, name) in SIZES {
+        let body = body(size);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(
+            BenchmarkId::new("oracleinvocation", name),
+            &body,
+            |b, body| {
+                b.iter_custom(|iters| {
+                    system.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            let request = TestRequest::post()
+                                .uri("/oracleinvocation/")
+                                .insert_header(("content-type", "application/json"))
+                                .set_payload(body.clone())
+                                .to_request();
+                            let response = test::call_service(&service, request).await;
+                            assert!(response.status().is_success());
+                            let bytes = test::read_body(response).await;
+                            black_box(bytes);
+                        }
+                        start.elapsed()
+                    })
+                });
+            },
+        );
+    }
+    group.finish();
+
+    // Sanity: the in-process answer is a real envelope that opens.
+    let answer = system.block_on(async {
+        let request = TestRequest::post()
+            .uri("/oracleinvocation/")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body(64))
+            .to_request();
+        test::read_body(test::call_service(&service, request).await).await
+    });
+    let envelope: Envelope = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(envelope.open().unwrap(), vec![b'a'; 64]);
+}
+
+fn config() -> Criterion {
+    // Enough for stable medians on a noisy 2-core machine, short enough to re-run often.
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = crypto, request_path
+}
+criterion_main!(benches);
