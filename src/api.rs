@@ -59,10 +59,12 @@ Example:
 /// the rest; both spellings of each path, with and without the trailing slash, are the same
 /// endpoint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    post(cfg, "/oracleinvocation", encrypt);
+    post(cfg, "/decrypt", decrypt);
+    post(cfg, "/oracleinvocation/batch", encrypt_batch);
+    post(cfg, "/decrypt/batch", decrypt_batch);
+    post(cfg, "/keypair", keypair);
     cfg.service(get_resource("/", usage))
-        .service(post_resource("/oracleinvocation", encrypt))
-        .service(post_resource("/decrypt", decrypt))
-        .service(post_resource("/keypair", keypair))
         .service(get_resource("/healthz", healthz))
         .service(get_resource("/readyz", readyz))
         .service(get_resource("/metrics", metrics))
@@ -81,22 +83,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 }))
                 .default_service(web::to(|| not_allowed("GET"))),
         )
-        .service(post_resource("/oracleinvocation/batch", encrypt_batch))
-        .service(post_resource("/decrypt/batch", decrypt_batch))
         .default_service(web::to(not_found));
 }
 
-/// A resource answering POST at `path` and at `path/` with `handler`, and a JSON 405 with
-/// `Allow: POST` otherwise.
-fn post_resource<F, Args>(path: &str, handler: F) -> Resource
+/// Registers `handler` for POST at `path` and at `path/`, with a JSON 405 (`Allow: POST`) for
+/// other methods. Two static resources, not one with two patterns: actix matches a
+/// multi-pattern resource with a regular expression, which cost half the time of a small
+/// request (measured with `cargo bench -- request`).
+fn post<F, Args>(cfg: &mut web::ServiceConfig, path: &str, handler: F)
 where
-    F: Handler<Args>,
+    F: Handler<Args> + Clone,
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    web::resource([path.to_owned(), format!("{path}/")])
-        .route(web::post().to(handler))
-        .default_service(web::to(|| not_allowed("POST")))
+    for path in [path.to_owned(), format!("{path}/")] {
+        cfg.service(
+            web::resource(path)
+                .route(web::post().to(handler.clone()))
+                .default_service(web::to(|| not_allowed("POST"))),
+        );
+    }
 }
 
 /// A resource answering GET and HEAD with `handler`, and a JSON 405 with `Allow: GET, HEAD`
@@ -128,9 +134,9 @@ pub(crate) async fn encrypt(
     JsonBody(request): JsonBody<EncryptRequest>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    let envelope = request.seal()?;
-    metrics.add_encrypted(envelope.ciphertext_len());
-    Ok(json(&envelope))
+    let answer = request.into_answer()?;
+    metrics.add_encrypted(answer.ciphertext_len());
+    Ok(json_body(answer.to_json()))
 }
 
 #[utoipa::path(post, path = "/decrypt/", tag = "oracle", request_body = DecryptRequest,
@@ -155,9 +161,9 @@ pub(crate) async fn encrypt_batch(
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
     let answered = each_item(&body, limit.0, |request: EncryptRequest| {
-        let envelope = request.seal()?;
-        metrics.add_encrypted(envelope.ciphertext_len());
-        Ok(envelope)
+        let answer = request.into_answer()?;
+        metrics.add_encrypted(answer.ciphertext_len());
+        Ok(answer.to_envelope())
     });
     // The body holds clear text: wipe it before it is freed.
     body.zeroize();
@@ -284,7 +290,12 @@ async fn not_found() -> Result<HttpResponse, Error> {
 
 fn json(value: &impl Serialize) -> HttpResponse {
     // Serializing these plain structs of strings cannot fail; the fallback keeps it total.
-    let body = Zeroizing::new(serde_json::to_vec(value).unwrap_or_default());
+    json_body(Zeroizing::new(
+        serde_json::to_vec(value).unwrap_or_default(),
+    ))
+}
+
+fn json_body(body: Zeroizing<Vec<u8>>) -> HttpResponse {
     // The body holds a key or clear text: it is wiped when actix drops the last reference.
     HttpResponse::Ok()
         .content_type(ContentType::json())

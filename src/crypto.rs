@@ -512,9 +512,27 @@ pub fn seal(plaintext: &[u8]) -> Sealed {
 /// As [`seal`].
 #[must_use]
 pub fn seal_with(plaintext: &[u8], options: &SealOptions) -> Sealed {
+    seal_in_place(plaintext.to_vec(), options)
+}
+
+/// As [`seal_with`], encrypting in place in a buffer the caller gives up: no copy of the clear
+/// text is made, and when this returns the buffer holds only ciphertext.
+///
+/// ```
+/// use gcm_oracle::{SealOptions, open};
+///
+/// let sealed = gcm_oracle::crypto::seal_in_place(b"in place".to_vec(), &SealOptions::new());
+/// assert_eq!(open(&sealed).unwrap(), b"in place");
+/// ```
+///
+/// # Panics
+///
+/// As [`seal`].
+#[must_use]
+pub fn seal_in_place(buffer: Vec<u8>, options: &SealOptions) -> Sealed {
     let key = Key::generate(options.key_size);
     let nonce = Nonce::generate(options.nonce_size);
-    seal_detached(key, nonce, &options.aad, plaintext)
+    seal_buffer(key, nonce, &options.aad, buffer)
 }
 
 /// Decrypts and authenticates a message sealed without associated data.
@@ -556,8 +574,12 @@ pub fn open_with(sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, DecryptionFaile
 
 /// Encrypts under the given key and nonce. Test vectors need a chosen key and nonce; callers
 /// use [`seal_with`], which never lets one be reused.
+#[cfg(test)]
 pub(crate) fn seal_detached(key: Key, nonce: Nonce, aad: &[u8], plaintext: &[u8]) -> Sealed {
-    let mut ciphertext = plaintext.to_vec();
+    seal_buffer(key, nonce, aad, plaintext.to_vec())
+}
+
+fn seal_buffer(key: Key, nonce: Nonce, aad: &[u8], mut ciphertext: Vec<u8>) -> Sealed {
     let tag = with_cipher!(
         key.size(),
         nonce.size(),

@@ -85,7 +85,8 @@ pub use crypto::{
     open, open_with, seal, seal_with,
 };
 pub use envelope::{
-    DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field, Wrap,
+    Answer, DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError,
+    Field, Wrap,
 };
 pub use error::{Error, ErrorBody};
 

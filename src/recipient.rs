@@ -23,8 +23,6 @@ use aws_lc_rs::rsa::{
     OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
     PrivateDecryptingKey, PublicEncryptingKey,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use hpke::aead::AesGcm256;
 use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
@@ -35,7 +33,7 @@ use pkcs8::{AlgorithmIdentifierRef, ObjectIdentifier, PrivateKeyInfo, SecretDocu
 use spki::SubjectPublicKeyInfoRef;
 use zeroize::Zeroizing;
 
-use crate::crypto::{DecryptionFailed, Key, Sealed};
+use crate::crypto::{DecryptionFailed, Key};
 use crate::envelope::{self, Envelope, EnvelopeError, Field, Wrap};
 
 /// `id-X25519` (RFC 8410).
@@ -198,21 +196,6 @@ impl Recipient {
                 Ok(out)
             }
         }
-    }
-
-    /// The wire envelope of `sealed` with its key wrapped for this recipient instead of given.
-    ///
-    /// # Errors
-    ///
-    /// As [`Recipient::wrap_key`].
-    pub fn seal_envelope(&self, sealed: &Sealed) -> Result<Envelope, RecipientError> {
-        let wrapped = self.wrap_key(&sealed.key)?;
-        Ok(Envelope {
-            key: None,
-            wrapped_key: Some(STANDARD.encode(wrapped)),
-            wrap: Some(self.wrap()),
-            ..Envelope::from(sealed)
-        })
     }
 }
 
@@ -398,6 +381,9 @@ fn rsa_pkcs1_to_pkcs8(pkcs1: &[u8]) -> Result<SecretDocument, RecipientError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
     use crate::keypair::{Algorithm, generate};
     use crate::{EncryptRequest, KeySize, NonceSize, SealOptions};

@@ -94,9 +94,12 @@ pub async fn access_log(
     let started = Instant::now();
     let id = request_id(&req);
     let method = req.method().clone();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+    // Both spellings of an endpoint (`/decrypt`, `/decrypt/`) are one route in logs and metrics.
+    let route = match req.match_pattern() {
+        Some(pattern) if pattern.len() > 1 => pattern.trim_end_matches('/').to_owned(),
+        Some(pattern) => pattern,
+        None => "(unmatched)".to_owned(),
+    };
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
 
     let bytes_in = Arc::new(AtomicU64::new(0));
