@@ -160,8 +160,10 @@ pub(crate) async fn encrypt_batch(
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
+    // Items sealed for the same recipient parse its key once.
+    let mut recipients = crate::recipient::RecipientCache::default();
     let answered = each_item(&body, limit.0, |request: EncryptRequest| {
-        let answer = request.into_answer()?;
+        let answer = request.into_answer_with(&mut recipients)?;
         metrics.add_encrypted(answer.ciphertext_len());
         Ok(answer.to_envelope())
     });
@@ -192,11 +194,15 @@ pub(crate) async fn decrypt_batch(
 fn each_item<T: DeserializeOwned, R: Serialize>(
     body: &[u8],
     limit: usize,
-    answer: impl Fn(T) -> Result<R, Error>,
+    mut answer: impl FnMut(T) -> Result<R, Error>,
 ) -> Result<HttpResponse, Error> {
     let items: Vec<BatchItem<R>> = parse_items(body, limit)?
         .into_iter()
-        .map(|item| parse_object(item.get().as_bytes()).and_then(&answer).into())
+        .map(|item| {
+            parse_object(item.get().as_bytes())
+                .and_then(&mut answer)
+                .into()
+        })
         .collect();
     Ok(json(&Batch { items }))
 }
@@ -289,10 +295,30 @@ async fn not_found() -> Result<HttpResponse, Error> {
 }
 
 fn json(value: &impl Serialize) -> HttpResponse {
-    // Serializing these plain structs of strings cannot fail; the fallback keeps it total.
-    json_body(Zeroizing::new(
-        serde_json::to_vec(value).unwrap_or_default(),
-    ))
+    // Measured first, then written into a buffer of exactly that size: a growing buffer would
+    // leave copies of keys behind in the memory it frees. Serializing these plain structs of
+    // strings cannot fail; the fallback keeps it total.
+    let mut counter = ByteCounter(0);
+    let _ = serde_json::to_writer(&mut counter, value);
+    let mut body = Zeroizing::new(Vec::with_capacity(counter.0));
+    if serde_json::to_writer(&mut *body, value).is_err() {
+        body.clear();
+    }
+    json_body(body)
+}
+
+/// An `io::Write` that only counts.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn json_body(body: Zeroizing<Vec<u8>>) -> HttpResponse {

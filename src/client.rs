@@ -54,12 +54,11 @@ pub enum ClientError {
     /// The base URL is not an absolute http(s) URL.
     #[error("not an https URL: {0}")]
     InvalidUrl(String),
-    /// The envelope's key is wrapped for a recipient: the server cannot open it; the
-    /// recipient opens it with [`open_for_recipient`](crate::open_for_recipient).
-    #[error(
-        "the envelope's key is wrapped for a recipient: open it with the recipient's private key"
-    )]
-    Wrapped,
+    /// The envelope cannot be sent for decryption: its key is wrapped for a recipient (who
+    /// opens it with [`open_for_recipient`](crate::open_for_recipient)), or it is not a
+    /// plain envelope.
+    #[error(transparent)]
+    Envelope(#[from] crate::envelope::EnvelopeError),
     /// The server's answer does not follow the wire contract.
     #[error("unexpected answer from the server (status {status}): {detail}")]
     UnexpectedResponse {
@@ -284,10 +283,7 @@ impl Client {
         envelope: &Envelope,
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        if envelope.key.is_none() && envelope.wrapped_key.is_some() {
-            return Err(ClientError::Wrapped);
-        }
-        let request = DecryptRequest::new(envelope, aad, Encoding::Base64);
+        let request = DecryptRequest::new(envelope, aad, Encoding::Base64)?;
         let response: DecryptResponse = self.post("/decrypt/", &request).await?;
         decode_plaintext(&response, 200)
     }
@@ -355,7 +351,7 @@ impl Client {
         let items = envelopes
             .iter()
             .map(|envelope| DecryptRequest::new(envelope, aad, Encoding::Base64))
-            .collect();
+            .collect::<Result<_, _>>()?;
         let batch: Batch<BatchItem<DecryptResponse>> =
             self.post("/decrypt/batch", &Batch { items }).await?;
         batch

@@ -77,8 +77,13 @@ pub struct OpenArgs {
     pub private_key: PathBuf,
 
     /// The associated data the message was sealed with, as UTF-8 text.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "aad_base64")]
     pub aad: Option<String>,
+
+    /// The associated data the message was sealed with, as standard base64 (for binary aad,
+    /// sealed with "encoding": "base64").
+    #[arg(long, value_name = "BASE64")]
+    pub aad_base64: Option<String>,
 }
 
 /// Settings of `gcm-oracle serve`.

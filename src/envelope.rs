@@ -94,8 +94,21 @@ pub struct EncryptRequest {
     pub encoding: Encoding,
     /// A public key in PEM (`-----BEGIN PUBLIC KEY-----`): RSA or X25519. The answer then
     /// carries the AES key wrapped for it (`wrapped_key`, `wrap`) instead of `key`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` is refused, not read as "no recipient": a sender whose template produced a null
+    /// would otherwise get back a plain `key` while believing the message sealed.
+    #[serde(
+        default,
+        deserialize_with = "present_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recipient: Option<String>,
+}
+
+/// A field that, when present, must be a string (`null` included is an error).
+fn present_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -161,14 +174,29 @@ impl EncryptRequest {
     /// # Errors
     ///
     /// As [`EncryptRequest::seal`].
-    pub fn into_answer(mut self) -> Result<Answer, Error> {
+    pub fn into_answer(self) -> Result<Answer, Error> {
+        #[cfg(feature = "recipient")]
+        return self.into_answer_with(&mut crate::recipient::RecipientCache::default());
+        #[cfg(not(feature = "recipient"))]
+        self.into_answer_with()
+    }
+
+    /// As [`EncryptRequest::into_answer`], reusing a recipient key parsed for an earlier item
+    /// of the same batch.
+    ///
+    /// # Errors
+    ///
+    /// As [`EncryptRequest::seal`].
+    pub fn into_answer_with(
+        mut self,
+        #[cfg(feature = "recipient")] recipients: &mut crate::recipient::RecipientCache,
+    ) -> Result<Answer, Error> {
         // Parse the recipient's key first: a bad one costs no encryption.
         #[cfg(feature = "recipient")]
-        let recipient = self
-            .recipient
-            .as_deref()
-            .map(crate::recipient::Recipient::from_pem)
-            .transpose()?;
+        let recipient = match self.recipient.as_deref() {
+            Some(pem) => Some(recipients.get(pem)?),
+            None => None,
+        };
         #[cfg(not(feature = "recipient"))]
         if self.recipient.is_some() {
             return Err(Error::InvalidRequest(
@@ -332,22 +360,27 @@ impl DecryptRequest {
     }
 
     /// A request to open `envelope` sealed with `aad` (empty for none), answering in `encoding`.
-    #[must_use]
-    pub fn new(envelope: &Envelope, aad: &[u8], encoding: Encoding) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`EnvelopeError::Wrapped`] for an envelope sealed for a recipient (the server cannot
+    /// open it), [`EnvelopeError::Ambiguous`] or [`EnvelopeError::Missing`] for one that is
+    /// not a plain envelope.
+    pub fn new(envelope: &Envelope, aad: &[u8], encoding: Encoding) -> Result<Self, EnvelopeError> {
+        let key = Zeroizing::new(envelope.plain_key()?.to_owned());
         let aad = match encoding {
             _ if aad.is_empty() => None,
             Encoding::Base64 => Some(STANDARD.encode(aad)),
             Encoding::Utf8 => Some(String::from_utf8_lossy(aad).into_owned()),
         };
-        Self {
+        Ok(Self {
             data: envelope.data.clone(),
-            // A wrapped key cannot be sent: the server would answer that `key` is empty.
-            key: envelope.key.clone().unwrap_or_default(),
+            key,
             mac: envelope.mac.clone(),
             nonce: envelope.nonce.clone(),
             aad,
             encoding,
-        }
+        })
     }
 
     /// Opens the envelope and writes the clear text in the requested encoding.
@@ -446,6 +479,7 @@ pub struct Envelope {
 /// standard base64 of the bytes described on each variant.
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Wrap {
     /// RSA-OAEP (RFC 8017) with SHA-256 and MGF1-SHA-256, empty label (JOSE's `RSA-OAEP-256`)
     /// for an RSA recipient key. `wrapped_key` is the OAEP ciphertext, exactly as long as the
@@ -505,8 +539,6 @@ pub enum Field {
     WrappedKey,
     /// `wrap`: how `wrapped_key` was made.
     Wrap,
-    /// `recipient`: the public key to seal for.
-    Recipient,
 }
 
 impl Field {
@@ -521,7 +553,6 @@ impl Field {
             Self::Aad => "aad",
             Self::WrappedKey => "wrapped_key",
             Self::Wrap => "wrap",
-            Self::Recipient => "recipient",
         }
     }
 }
@@ -565,6 +596,10 @@ pub enum EnvelopeError {
         /// The absent field.
         field: Field,
     },
+    /// The envelope carries both `key` and `wrapped_key` (or `wrap` without `wrapped_key`):
+    /// which one opens it is ambiguous, so neither is trusted.
+    #[error("the envelope must carry either `key`, or `wrapped_key` with `wrap`, not both")]
+    Ambiguous,
     /// The key is wrapped for a recipient: only the recipient's private key can open it.
     #[error(
         "the envelope's key is wrapped for a recipient (`wrapped_key`, `wrap`): open it with the recipient's private key"
@@ -630,10 +665,11 @@ impl Envelope {
 
     /// The key that opens this envelope, from `key`.
     fn plain_key(&self) -> Result<&str, EnvelopeError> {
-        match (&self.key, &self.wrapped_key) {
-            (Some(key), _) => Ok(key),
-            (None, Some(_)) => Err(EnvelopeError::Wrapped),
-            (None, None) => Err(EnvelopeError::Missing { field: Field::Key }),
+        match (&self.key, &self.wrapped_key, self.wrap) {
+            (Some(key), None, None) => Ok(key),
+            (Some(_), _, _) => Err(EnvelopeError::Ambiguous),
+            (None, Some(_), _) => Err(EnvelopeError::Wrapped),
+            (None, None, _) => Err(EnvelopeError::Missing { field: Field::Key }),
         }
     }
 }
@@ -982,7 +1018,7 @@ mod tests {
         let envelope = EncryptRequest::bytes(&[0xc3, 0x28, 0x00], &options)
             .seal()
             .unwrap();
-        let request = DecryptRequest::new(&envelope, &[0xff, 0x00], Encoding::Base64);
+        let request = DecryptRequest::new(&envelope, &[0xff, 0x00], Encoding::Base64).unwrap();
         assert_eq!(
             decrypt(&request).unwrap(),
             STANDARD.encode([0xc3, 0x28, 0x00])
@@ -994,7 +1030,8 @@ mod tests {
         let envelope = EncryptRequest::bytes(&[0xff], &SealOptions::new())
             .seal()
             .unwrap();
-        let err = decrypt(&DecryptRequest::new(&envelope, b"", Encoding::Utf8)).unwrap_err();
+        let err =
+            decrypt(&DecryptRequest::new(&envelope, b"", Encoding::Utf8).unwrap()).unwrap_err();
         assert_eq!(err.code(), "plaintext_not_utf8");
         assert!(err.to_string().contains(r#""encoding": "base64""#), "{err}");
     }
@@ -1005,11 +1042,12 @@ mod tests {
         request.aad = Some("v1".into());
         let envelope = request.seal().unwrap();
         assert_eq!(
-            decrypt(&DecryptRequest::new(&envelope, b"v1", Encoding::Utf8)).unwrap(),
+            decrypt(&DecryptRequest::new(&envelope, b"v1", Encoding::Utf8).unwrap()).unwrap(),
             "hello"
         );
         for aad in [&b""[..], b"v2"] {
-            let err = decrypt(&DecryptRequest::new(&envelope, aad, Encoding::Utf8)).unwrap_err();
+            let err =
+                decrypt(&DecryptRequest::new(&envelope, aad, Encoding::Utf8).unwrap()).unwrap_err();
             assert_eq!(err.code(), "decryption_failed");
         }
     }

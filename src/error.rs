@@ -155,7 +155,7 @@ fn envelope_code(err: &EnvelopeError) -> &'static str {
     match err {
         EnvelopeError::InvalidBase64 { .. } => "invalid_base64",
         EnvelopeError::InvalidLength { .. } => "invalid_length",
-        EnvelopeError::Missing { .. } => "invalid_request",
+        EnvelopeError::Missing { .. } | EnvelopeError::Ambiguous => "invalid_request",
         EnvelopeError::Wrapped => "key_wrapped",
         EnvelopeError::DecryptionFailed(_) => "decryption_failed",
     }
@@ -167,6 +167,7 @@ fn recipient_code(err: &crate::recipient::RecipientError) -> &'static str {
     match err {
         RecipientError::InvalidPublicKey => "invalid_recipient",
         RecipientError::UnsupportedPublicKey { .. } => "unsupported_recipient",
+        RecipientError::UnusablePublicKey(_) => "invalid_recipient",
         RecipientError::InvalidPrivateKey => "invalid_private_key",
         RecipientError::WrongKeyType { .. } => "wrong_key_type",
         RecipientError::NotWrapped => "not_wrapped",

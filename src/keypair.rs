@@ -20,6 +20,7 @@ use crate::recipient::X25519_OID;
 /// A key-pair algorithm `POST /keypair/` and `gcm-oracle keypair` generate.
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, clap::ValueEnum))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// RSA, 2048-bit modulus, public exponent 65537.
     #[serde(rename = "rsa-2048")]
@@ -103,8 +104,9 @@ pub struct KeypairRequest {
 /// A fresh key pair: the answer of `POST /keypair/`. Nothing of it is kept by the server.
 ///
 /// The private key string is zeroized when dropped, and `Debug` shows only the algorithm.
+// No `PartialEq`: comparing private keys should not be one `==` away (nor variable-time).
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Keypair {
     /// The algorithm, as requested.
@@ -144,8 +146,10 @@ pub struct KeygenFailed(pub Algorithm);
 ///
 /// [`KeygenFailed`] if the crypto library fails.
 pub fn generate(algorithm: Algorithm) -> Result<Keypair, KeygenFailed> {
-    let failed = |_| KeygenFailed(algorithm);
-    let encoding_failed = |_| KeygenFailed(algorithm);
+    pem_pair(algorithm).map_err(|Failed| KeygenFailed(algorithm))
+}
+
+fn pem_pair(algorithm: Algorithm) -> Result<Keypair, Failed> {
     let (private_der, public_der) = match algorithm {
         Algorithm::Rsa2048 => rsa_pair(rsa::KeySize::Rsa2048),
         Algorithm::Rsa3072 => rsa_pair(rsa::KeySize::Rsa3072),
@@ -154,18 +158,13 @@ pub fn generate(algorithm: Algorithm) -> Result<Keypair, KeygenFailed> {
         Algorithm::EcdsaP384 => ecdsa_pair(&signature::ECDSA_P384_SHA384_ASN1_SIGNING),
         Algorithm::Ed25519 => ed25519_pair(),
         Algorithm::X25519 => x25519_pair(),
-    }
-    .map_err(failed)?;
-    let private_key_pem = SecretDocument::try_from(&private_der[..])
-        .and_then(|doc| doc.to_pem("PRIVATE KEY", LineEnding::LF))
-        .map_err(encoding_failed)?;
-    let public_key_pem = spki::Document::try_from(&public_der[..])
-        .and_then(|doc| doc.to_pem("PUBLIC KEY", LineEnding::LF))
-        .map_err(|_| KeygenFailed(algorithm))?;
+    }?;
     Ok(Keypair {
         algorithm,
-        private_key_pem,
-        public_key_pem,
+        private_key_pem: SecretDocument::try_from(&private_der[..])?
+            .to_pem("PRIVATE KEY", LineEnding::LF)?,
+        public_key_pem: spki::Document::try_from(&public_der[..])?
+            .to_pem("PUBLIC KEY", LineEnding::LF)?,
     })
 }
 

@@ -15,51 +15,51 @@ use gcm_oracle::{telemetry, tls};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let command = Cli::parse().into_command();
-    let format = match &command {
-        Command::Serve(args) => args.log_format,
-        Command::GenCert(_) => LogFormat::Pretty,
+    match Cli::parse().into_command() {
+        Command::Serve(args) => {
+            telemetry::init(args.log_format);
+            logged(actix_web::rt::System::new().block_on(async move {
+                let server = Server::bind(&args)?;
+                server.run()?.await?;
+                Ok(())
+            }))
+        }
+        Command::GenCert(args) => {
+            telemetry::init(LogFormat::Pretty);
+            logged(
+                tls::generate_dev_certs(&args.cert_dir, &args.sans)
+                    .map(|paths| {
+                        tracing::info!(
+                            "wrote {}, {} and {}",
+                            paths.ca.display(),
+                            paths.cert.display(),
+                            paths.key.display()
+                        );
+                    })
+                    .map_err(Into::into),
+            )
+        }
         // The probe's only output is its one line on failure.
-        Command::Probe(args) => return probe(args),
-        Command::Keypair(args) => {
-            return offline(offline::keypair(args).map(|(private, public)| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "wrote {} and {}",
-                    private.display(),
-                    public.display()
-                );
-            }));
-        }
+        Command::Probe(args) => probe(&args),
+        Command::Keypair(args) => offline(offline::keypair(&args).map(|(private, public)| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "wrote {} and {}",
+                private.display(),
+                public.display()
+            );
+        })),
         // stdout carries the clear text and nothing else.
-        Command::Open(args) => {
-            return offline(offline::open(
-                args,
-                &mut std::io::stdin().lock(),
-                &mut std::io::stdout().lock(),
-            ));
-        }
-    };
-    telemetry::init(format);
-    let result: Result<(), Box<dyn std::error::Error>> = match command {
-        Command::Serve(args) => actix_web::rt::System::new().block_on(async move {
-            let server = Server::bind(&args)?;
-            server.run()?.await?;
-            Ok(())
-        }),
-        Command::Probe(args) => return probe(&args),
-        Command::Keypair(_) | Command::Open(_) => unreachable!("answered above"),
-        Command::GenCert(args) => tls::generate_dev_certs(&args.cert_dir, &args.sans)
-            .map(|paths| {
-                tracing::info!(
-                    "wrote {}, {} and {}",
-                    paths.ca.display(),
-                    paths.cert.display(),
-                    paths.key.display()
-                );
-            })
-            .map_err(Into::into),
-    };
+        Command::Open(args) => offline(offline::open(
+            &args,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+        )),
+    }
+}
+
+/// Logs a failure of `serve` or `gen-cert` and picks the exit code.
+fn logged(result: Result<(), Box<dyn std::error::Error>>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

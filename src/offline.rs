@@ -5,6 +5,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use crate::config::{KeypairArgs, OpenArgs};
@@ -32,6 +33,13 @@ pub enum OfflineError {
         /// Why.
         source: io::Error,
     },
+    /// `--out` can be written by other users, who could swap the public key before it is
+    /// published.
+    #[error("{} is writable by other users: use a directory only you can write (chmod go-w)", .0.display())]
+    UnsafeDirectory(PathBuf),
+    /// `--aad-base64` is not standard padded base64.
+    #[error("--aad-base64 is not standard padded base64")]
+    InvalidAad,
     /// A key file exists already; keys are never overwritten.
     #[error("{} exists already: keys are never overwritten; remove it or choose another --out", .0.display())]
     Exists(PathBuf),
@@ -50,10 +58,6 @@ pub enum OfflineError {
 ///
 /// [`OfflineError::Exists`] if either file exists; I/O errors naming the path.
 pub fn keypair(args: &KeypairArgs) -> Result<(PathBuf, PathBuf), OfflineError> {
-    let io_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| OfflineError::Io { path, source }
-    };
     let private = args.out.join(PRIVATE_KEY_FILE);
     let public = args.out.join(PUBLIC_KEY_FILE);
     for path in [&private, &public] {
@@ -66,10 +70,31 @@ pub fn keypair(args: &KeypairArgs) -> Result<(PathBuf, PathBuf), OfflineError> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
     dir.create(&args.out).map_err(io_error(&args.out))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(&args.out)
+            .map_err(io_error(&args.out))?
+            .permissions()
+            .mode();
+        if mode & 0o022 != 0 {
+            return Err(OfflineError::UnsafeDirectory(args.out.clone()));
+        }
+    }
     let pair = keypair::generate(args.algorithm)?;
     create_new(&private, pair.private_key_pem.as_bytes(), 0o600)?;
-    create_new(&public, pair.public_key_pem.as_bytes(), 0o644)?;
+    if let Err(err) = create_new(&public, pair.public_key_pem.as_bytes(), 0o644) {
+        // A private key without its public half would only block the next attempt.
+        let _ = fs::remove_file(&private);
+        return Err(err);
+    }
     Ok((private, public))
+}
+
+/// Names `path` in an I/O error.
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OfflineError {
+    let path = path.to_owned();
+    move |source| OfflineError::Io { path, source }
 }
 
 /// Writes a file that must not exist yet, with `mode` from the start (never briefly readable
@@ -87,10 +112,7 @@ fn create_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), OfflineErro
     });
     written.map_err(|source| match source.kind() {
         io::ErrorKind::AlreadyExists => OfflineError::Exists(path.to_owned()),
-        _ => OfflineError::Io {
-            path: path.to_owned(),
-            source,
-        },
+        _ => io_error(path)(source),
     })
 }
 
@@ -106,19 +128,22 @@ pub fn open(
     input: &mut impl Read,
     output: &mut impl Write,
 ) -> Result<(), OfflineError> {
+    let aad = match (&args.aad, &args.aad_base64) {
+        (_, Some(encoded)) => Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|_| OfflineError::InvalidAad)?,
+        ),
+        (Some(text), None) => Zeroizing::new(text.as_bytes().to_vec()),
+        (None, None) => Zeroizing::new(Vec::new()),
+    };
     let private_key = fs::read_to_string(&args.private_key)
         .map(Zeroizing::new)
-        .map_err(|source| OfflineError::Io {
-            path: args.private_key.clone(),
-            source,
-        })?;
+        .map_err(io_error(&args.private_key))?;
     let mut json = Zeroizing::new(Vec::new());
     input
         .read_to_end(&mut json)
-        .map_err(|source| OfflineError::Io {
-            path: PathBuf::from("<stdin>"),
-            source,
-        })?;
+        .map_err(io_error(Path::new("<stdin>")))?;
     let envelope: Envelope = serde_json::from_slice(&json).map_err(|err| {
         let batch = serde_json::from_slice::<serde_json::Value>(&json)
             .is_ok_and(|value| value.get("items").is_some());
@@ -136,13 +161,10 @@ pub fn open(
     let plaintext = Zeroizing::new(recipient::open_for_recipient_with(
         &envelope,
         &private_key,
-        args.aad.as_deref().unwrap_or_default().as_bytes(),
+        &aad,
     )?);
     output
         .write_all(&plaintext)
         .and_then(|()| output.flush())
-        .map_err(|source| OfflineError::Io {
-            path: PathBuf::from("<stdout>"),
-            source,
-        })
+        .map_err(io_error(Path::new("<stdout>")))
 }

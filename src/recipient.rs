@@ -48,8 +48,12 @@ const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112"
 /// HPKE's `info` for a wrapped key: binds the wrap to this use.
 pub const HPKE_INFO: &[u8] = b"gcm-oracle wrapped key";
 
+/// The largest RSA recipient key, in bits. Larger keys cost a request thread far more for no
+/// security a 4096-bit key lacks (an RSA-8192 batch of 1000 items held a worker for a second).
+pub const MAX_RSA_BITS: usize = 4096;
+
 /// What the recipient keys may be, for error messages.
-const ACCEPTED: &str = "accepted are RSA (2048 to 8192 bits; wrapped with rsa-oaep-sha256) and \
+const ACCEPTED: &str = "accepted are RSA (2048 to 4096 bits; wrapped with rsa-oaep-sha256) and \
                         X25519 (wrapped with hpke-x25519-sha256-aes256gcm)";
 
 /// Why a key could not be wrapped for a recipient or unwrapped by one.
@@ -70,6 +74,10 @@ pub enum RecipientError {
         /// What the key is, e.g. `an Ed25519 public key`.
         found: &'static str,
     },
+    /// `recipient` is an X25519 or RSA public key of the right kind that cannot be used: a
+    /// low-order X25519 point, or an RSA key aws-lc rejects (e.g. an even exponent).
+    #[error("field `recipient` is not a usable public key: {0}")]
+    UnusablePublicKey(&'static str),
     /// The private key is not an RSA or X25519 key in PKCS#8 (or PKCS#1 for RSA) PEM.
     #[error(
         "the private key must be PEM: PKCS#8 (`-----BEGIN PRIVATE KEY-----`) holding an RSA or \
@@ -133,12 +141,17 @@ impl Recipient {
         let unsupported = |found| RecipientError::UnsupportedPublicKey { found };
         let key = match info.algorithm.oid {
             RSA_OID => {
-                let key = PublicEncryptingKey::from_der(der)
-                    .map_err(|_| unsupported("an RSA public key of an unsupported size"))?;
-                PublicKey::Rsa(
-                    OaepPublicEncryptingKey::new(key)
-                        .map_err(|_| unsupported("an RSA public key that cannot do OAEP"))?,
-                )
+                let key = PublicEncryptingKey::from_der(der).map_err(|_| {
+                    RecipientError::UnusablePublicKey(
+                        "aws-lc rejects this RSA key (size outside 2048 to 8192 bits, or a bad exponent or encoding)",
+                    )
+                })?;
+                if key.key_size_bits() > MAX_RSA_BITS {
+                    return Err(unsupported("an RSA public key over 4096 bits"));
+                }
+                PublicKey::Rsa(OaepPublicEncryptingKey::new(key).map_err(|_| {
+                    RecipientError::UnusablePublicKey("this RSA key cannot do OAEP")
+                })?)
             }
             X25519_OID => {
                 let bytes = info
@@ -170,14 +183,15 @@ impl Recipient {
     ///
     /// # Errors
     ///
-    /// Only if the crypto library fails, reported as [`RecipientError::InvalidPublicKey`].
+    /// [`RecipientError::UnusablePublicKey`] for a low-order X25519 point, or if the crypto
+    /// library fails.
     pub fn wrap_key(&self, key: &Key) -> Result<Vec<u8>, RecipientError> {
         match &self.0 {
             PublicKey::Rsa(public) => {
                 let mut out = vec![0; public.ciphertext_size()];
                 let len = public
                     .encrypt(&OAEP_SHA256_MGF1SHA256, key.as_bytes(), &mut out, None)
-                    .map_err(|_| RecipientError::InvalidPublicKey)?
+                    .map_err(|_| RecipientError::UnusablePublicKey("RSA-OAEP encryption failed"))?
                     .len();
                 out.truncate(len);
                 Ok(out)
@@ -190,12 +204,38 @@ impl Recipient {
                 >(
                     &OpModeS::Base, public, HPKE_INFO, key.as_bytes(), &[]
                 )
-                .map_err(|_| RecipientError::InvalidPublicKey)?;
+                // The only way this fails: an all-zero shared secret, from a low-order point.
+                .map_err(|_| RecipientError::UnusablePublicKey("a low-order X25519 point"))?;
                 let mut out = enc.to_bytes().to_vec();
                 out.extend_from_slice(&ciphertext);
                 Ok(out)
             }
         }
+    }
+}
+
+/// The last recipient key parsed, by its PEM: a batch sealing many items for one recipient
+/// parses the key once.
+#[derive(Debug, Default)]
+pub struct RecipientCache {
+    last: Option<(String, std::sync::Arc<Recipient>)>,
+}
+
+impl RecipientCache {
+    /// The recipient `pem` holds, parsed now or reused from the previous call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Recipient::from_pem`].
+    pub fn get(&mut self, pem: &str) -> Result<std::sync::Arc<Recipient>, RecipientError> {
+        if let Some((last_pem, recipient)) = &self.last
+            && last_pem == pem
+        {
+            return Ok(recipient.clone());
+        }
+        let recipient = std::sync::Arc::new(Recipient::from_pem(pem)?);
+        self.last = Some((pem.to_owned(), recipient.clone()));
+        Ok(recipient)
     }
 }
 
@@ -333,8 +373,12 @@ pub fn open_for_recipient_with(
     aad: &[u8],
 ) -> Result<Vec<u8>, RecipientError> {
     let (wrapped, wrap) = match (&envelope.wrapped_key, envelope.wrap) {
+        _ if envelope.key.is_some() && envelope.wrapped_key.is_some() => {
+            Err(EnvelopeError::Ambiguous)?
+        }
         (Some(wrapped), Some(wrap)) => (wrapped, wrap),
-        (None, _) if envelope.key.is_some() => return Err(RecipientError::NotWrapped),
+        (None, None) if envelope.key.is_some() => return Err(RecipientError::NotWrapped),
+        (None, Some(_)) => Err(EnvelopeError::Ambiguous)?,
         (None, _) => Err(EnvelopeError::Missing {
             field: Field::WrappedKey,
         })?,
@@ -363,11 +407,8 @@ fn invalid_private_key<E>(_: E) -> RecipientError {
 
 /// Wraps a PKCS#1 `RSAPrivateKey` in a PKCS#8 `PrivateKeyInfo`, which aws-lc-rs reads.
 fn rsa_pkcs1_to_pkcs8(pkcs1: &[u8]) -> Result<SecretDocument, RecipientError> {
-    let null = Null
-        .to_der()
-        .map_err(|_| RecipientError::InvalidPrivateKey)?;
-    let parameters =
-        pkcs8::der::AnyRef::from_der(&null).map_err(|_| RecipientError::InvalidPrivateKey)?;
+    let null = Null.to_der().map_err(invalid_private_key)?;
+    let parameters = pkcs8::der::AnyRef::from_der(&null).map_err(invalid_private_key)?;
     let info = PrivateKeyInfo::new(
         AlgorithmIdentifierRef {
             oid: RSA_OID,
@@ -375,7 +416,7 @@ fn rsa_pkcs1_to_pkcs8(pkcs1: &[u8]) -> Result<SecretDocument, RecipientError> {
         },
         pkcs1,
     );
-    SecretDocument::encode_msg(&info).map_err(|_| RecipientError::InvalidPrivateKey)
+    SecretDocument::encode_msg(&info).map_err(invalid_private_key)
 }
 
 #[cfg(test)]
@@ -483,9 +524,22 @@ mod tests {
         ));
         let short = Envelope {
             wrapped_key: Some(STANDARD.encode(&wrapped[..20])),
+            ..envelope.clone()
+        };
+        assert!(matches!(
+            open_for_recipient(&short, &bob.private_key_pem),
+            Err(RecipientError::Envelope(EnvelopeError::DecryptionFailed(_)))
+        ));
+        let mut data = STANDARD.decode(&envelope.data).unwrap();
+        data[0] ^= 1;
+        let altered = Envelope {
+            data: STANDARD.encode(&data),
             ..envelope
         };
-        assert!(open_for_recipient(&short, &bob.private_key_pem).is_err());
+        assert!(matches!(
+            open_for_recipient(&altered, &bob.private_key_pem),
+            Err(RecipientError::Envelope(EnvelopeError::DecryptionFailed(_)))
+        ));
     }
 
     #[test]
@@ -521,6 +575,63 @@ mod tests {
         let pair = generate(Algorithm::X25519).unwrap();
         let err = Recipient::from_pem(&pair.private_key_pem).unwrap_err();
         assert_eq!(err, RecipientError::InvalidPublicKey);
+    }
+
+    #[test]
+    fn rsa_keys_over_4096_bits_and_low_order_x25519_points_are_refused() {
+        let rsa = PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa8192).unwrap();
+        let der = aws_lc_rs::encoding::AsDer::as_der(&rsa.public_key()).unwrap();
+        let pem = spki::Document::try_from(der.as_ref())
+            .unwrap()
+            .to_pem("PUBLIC KEY", pkcs8::LineEnding::LF)
+            .unwrap();
+        let err = Recipient::from_pem(&pem).unwrap_err();
+        assert!(err.to_string().contains("over 4096 bits"), "{err}");
+
+        // SPKI { id-X25519, BIT STRING of 32 zero bytes }: the all-zero, low-order point.
+        let mut zero = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+        ];
+        zero.extend([0; 32]);
+        let pem = spki::Document::try_from(&zero[..])
+            .unwrap()
+            .to_pem("PUBLIC KEY", pkcs8::LineEnding::LF)
+            .unwrap();
+        let recipient = Recipient::from_pem(&pem).unwrap();
+        let err = recipient
+            .wrap_key(&Key::generate(KeySize::Aes256))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            RecipientError::UnusablePublicKey("a low-order X25519 point")
+        );
+    }
+
+    #[test]
+    fn an_envelope_with_both_a_key_and_a_wrapped_key_is_refused() {
+        let bob = generate(Algorithm::X25519).unwrap();
+        let wrapped = sealed_for(&bob.public_key_pem, "x");
+        let both = Envelope {
+            key: Envelope::from(crate::seal(b"y")).key,
+            ..wrapped
+        };
+        assert_eq!(
+            open_for_recipient(&both, &bob.private_key_pem).unwrap_err(),
+            RecipientError::Envelope(EnvelopeError::Ambiguous)
+        );
+        assert_eq!(both.open().unwrap_err(), EnvelopeError::Ambiguous);
+    }
+
+    #[test]
+    fn a_batch_cache_parses_a_repeated_recipient_once() {
+        let bob = generate(Algorithm::X25519).unwrap();
+        let mut cache = RecipientCache::default();
+        let first = cache.get(&bob.public_key_pem).unwrap();
+        let second = cache.get(&bob.public_key_pem).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &second));
+        let other = generate(Algorithm::X25519).unwrap();
+        let third = cache.get(&other.public_key_pem).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &third));
     }
 
     #[test]

@@ -219,7 +219,7 @@ async fn two_parties_exchange_a_message_sealed_for_the_receivers_public_key() {
         // Nobody but B can have the server open it.
         assert!(matches!(
             alice.decrypt(&envelope).await,
-            Err(ClientError::Wrapped)
+            Err(ClientError::Envelope(gcm_oracle::EnvelopeError::Wrapped))
         ));
 
         // B with the library.
@@ -346,8 +346,16 @@ async fn rsa_generation_cannot_starve_encryption_traffic() {
             tokio::spawn(request)
         })
         .collect();
-    // Let the key requests arrive and start before the encryption traffic.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Wait until the queue is full: the three refused answer as soon as five are admitted.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while keygens.iter().filter(|task| task.is_finished()).count() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queue never filled"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     for _ in 0..20 {
         let response = http
             .post(server.url("/oracleinvocation/"))
@@ -379,4 +387,127 @@ async fn rsa_generation_cannot_starve_encryption_traffic() {
         finished <= 3 + 1,
         "the encryptions waited for key generation: {finished} of 8 key requests were done"
     );
+}
+
+#[tokio::test]
+async fn a_null_recipient_is_refused_rather_than_read_as_none() {
+    let server = spawn().await;
+    let (status, body) = post(
+        &server,
+        "/oracleinvocation/",
+        &json!({"data": "x", "recipient": null}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert!(body.get("key").is_none());
+}
+
+fn keypair_cli(algorithm: Algorithm, out: &std::path::Path) -> std::process::Output {
+    gcm_oracle(&[
+        "keypair",
+        "--algorithm",
+        algorithm.name(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn keypair_cli_never_overwrites_and_keeps_its_directory_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keys");
+    assert!(keypair_cli(Algorithm::X25519, &out).status.success());
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let before = std::fs::read(out.join("private_key.pem")).unwrap();
+
+    let again = keypair_cli(Algorithm::X25519, &out);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8(again.stderr).unwrap();
+    assert!(stderr.contains("never overwritten"), "{stderr}");
+    assert_eq!(std::fs::read(out.join("private_key.pem")).unwrap(), before);
+
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let refused = keypair_cli(Algorithm::X25519, &shared);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8(refused.stderr)
+            .unwrap()
+            .contains("writable by other users")
+    );
+    assert!(!shared.join("private_key.pem").exists());
+}
+
+#[tokio::test]
+async fn open_cli_takes_text_or_binary_aad_and_explains_wrong_input() {
+    let server = spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bob");
+    assert!(keypair_cli(Algorithm::X25519, &out).status.success());
+    let public_pem = std::fs::read_to_string(out.join("public_key.pem")).unwrap();
+    let key = out.join("private_key.pem");
+    let key = key.to_str().unwrap();
+
+    let (_, text_aad) = post(
+        &server,
+        "/oracleinvocation/",
+        &json!({"data": "with aad", "aad": "order 7", "recipient": public_pem}),
+    )
+    .await;
+    let (_, binary_aad) = post(
+        &server,
+        "/oracleinvocation/",
+        &json!({"data": "d2l0aCBieXRlcw==", "aad": "AP8=", "encoding": "base64", "recipient": public_pem}),
+    )
+    .await;
+    let run = |args: &[&str], stdin: &Value| {
+        let mut child = gcm_oracle(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.to_string().as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let opened = run(
+        &["open", "--private-key", key, "--aad", "order 7"],
+        &text_aad,
+    );
+    assert_eq!(opened.stdout, b"with aad", "{opened:?}");
+    let opened = run(
+        &["open", "--private-key", key, "--aad-base64", "AP8="],
+        &binary_aad,
+    );
+    assert_eq!(opened.stdout, b"with bytes", "{opened:?}");
+    // Without the aad: one opaque failure.
+    let failed = run(&["open", "--private-key", key], &text_aad);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(failed.stdout.is_empty());
+
+    let batch = json!({"items": [text_aad]});
+    let refused = run(&["open", "--private-key", key], &batch);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(stderr.contains("jq '.items[0]'"), "{stderr}");
+
+    let refused = run(
+        &["open", "--private-key", key],
+        &json!({"data": "x", "kee": "y"}),
+    );
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(stderr.contains("unknown field `kee`"), "{stderr}");
 }
