@@ -86,7 +86,8 @@ impl FromRequest for JsonBytes {
                 // Not worth reading: refused unread, and the connection closed with the answer.
                 Headers::RefuseUnread(err) => return Err(err),
             };
-            // Grown as bytes arrive: a Content-Length is a claim, not a reason to reserve memory.
+            // A Content-Length is a claim, not a reason to reserve memory: the buffer starts
+            // small, and grows to the announced size only once bytes arrive past it.
             let mut body = BytesMut::with_capacity(announced.unwrap_or(0).min(INITIAL_BUFFER));
             while let Some(chunk) = next_chunk(&mut payload, limits).await? {
                 if body.len() + chunk.len() > limits.max_body {
@@ -98,11 +99,30 @@ impl FromRequest for JsonBytes {
                         limit: limits.max_body,
                     });
                 }
+                reserve_zeroizing(&mut body, chunk.len(), announced);
                 body.extend_from_slice(&chunk);
             }
             Ok(JsonBytes(body))
         })
     }
+}
+
+/// Makes room for `more` bytes. A growing buffer would leave copies of the clear text behind in
+/// the memory it frees, and double past what is needed: it moves instead to a buffer of the
+/// announced size (or twice the old one), and wipes the old one.
+fn reserve_zeroizing(body: &mut BytesMut, more: usize, announced: Option<usize>) {
+    let needed = body.len() + more;
+    if needed <= body.capacity() {
+        return;
+    }
+    let capacity = match announced {
+        Some(announced) if announced >= needed => announced,
+        _ => needed.max(body.capacity() * 2),
+    };
+    let mut bigger = BytesMut::with_capacity(capacity);
+    bigger.extend_from_slice(body);
+    body.zeroize();
+    *body = bigger;
 }
 
 /// Parses a body that must be a JSON object. serde's derived structs would also accept an

@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Load benchmark of gcm-oracle on this machine, over real TLS on loopback.
+#
+#   bench/load.sh [--duration SECONDS] [--out FILE]
+#
+# Builds the release binary, writes development certificates once, then for each test starts
+# the server on a free loopback port and drives it with standard load tools: h2load (Debian's
+# nghttp2-client) for keep-alive HTTP/1.1 and HTTP/2 throughput and latency, wrk for new TLS
+# connections (one request per connection), oha (crates.io) for latency at a fixed rate. It
+# prints one table and writes the numbers as JSON (default bench/results/latest.json), which
+# bench/chart.py turns into docs/benchmarks.svg. Every run is bounded (--duration, default 10 s,
+# per test); the whole script takes about 15 x that, plus the build. Loopback only.
+#
+# Missing tools are installed: apt-get for h2load and wrk (needs root), cargo install for oha
+# into target/bench-tools.
+
+set -euo pipefail
+
+duration=10
+out=bench/results/latest.json
+while (($#)); do
+	case $1 in
+	--duration) duration=$2 shift 2 ;;
+	--out) out=$2 shift 2 ;;
+	-h | --help)
+		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "unknown argument: $1 (see --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+cd "$(dirname "$0")/.."
+root=$PWD
+target=${CARGO_TARGET_DIR:-$root/target}
+bin=$target/release/gcm-oracle
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------
+need_apt=()
+command -v h2load >/dev/null || need_apt+=(nghttp2-client)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+	say "installing ${need_apt[*]}"
+	sudo=()
+	((EUID == 0)) || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+oha=$(command -v oha || echo "$target/bench-tools/bin/oha")
+if [[ ! -x $oha ]]; then
+	say "installing oha from crates.io (a few minutes, once)"
+	cargo install --quiet --locked --root "$target/bench-tools" oha
+fi
+
+say "building the release binary"
+cargo build --quiet --release --locked
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" gen-cert --cert-dir "$work/certs" 2>/dev/null
+ca=$work/certs/dev-ca.pem
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server [FLAGS...]: starts the server on a fresh port; sets $port, $url, $server_pid and
+# $startup_ms: from exec to the first answered /healthz, certificates already on disk (the
+# poller runs before the server starts, so its own start-up is not counted).
+start_server() {
+	port=$(free_port)
+	url=https://127.0.0.1:$port
+	python3 bench/first_answer.py "$port" "$ca" >"$work/ready" &
+	local poller=$! t0
+	sleep 0.3
+	t0=$(date +%s%N)
+	"$bin" serve --bind "127.0.0.1:$port" --cert-dir "$work/certs" "$@" >"$work/server.log" 2>&1 &
+	server_pid=$!
+	if ! wait "$poller"; then
+		cat "$work/server.log" >&2
+		exit 1
+	fi
+	startup_ms=$((($(cat "$work/ready") - t0) / 1000000))
+}
+
+stop_server() {
+	kill "$server_pid"
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=
+}
+
+rss_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server_pid/status"; }
+
+# Request bodies: 64 bytes and 1 MiB of clear text.
+python3 - "$work" <<'EOF'
+import json, sys
+for name, size in (("64", 64), ("1m", 1 << 20)):
+    with open(f"{sys.argv[1]}/body-{name}.json", "w") as f:
+        json.dump({"data": "a" * size}, f)
+EOF
+
+results=$work/results.jsonl
+record() { printf '%s\n' "$1" >>"$results"; }
+
+# h2load_run NAME PROTO(h1|h2) CLEAR_BYTES PATH [h2load args...]: one keep-alive run.
+h2load_run() {
+	local name=$1 proto=$2 bytes=$3 path=$4
+	shift 4
+	local flags=(-t 1 -D "$duration" --warm-up-time 2 --log-file "$work/$name.log")
+	[[ $proto == h1 ]] && flags+=(--h1)
+	rm -f "$work/$name.log"
+	say "$name: h2load ${flags[*]} $* $path"
+	h2load "${flags[@]}" "$@" "$url$path" >"$work/$name.out" 2>&1 || true
+	python3 - "$name" "$proto" "$bytes" "$work/$name.out" "$work/$name.log" >>"$results" <<'EOF'
+import json, re, sys
+name, proto, clear, out_file, log_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+out = open(out_file).read()
+rate = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
+counts = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+latencies = sorted(int(line.split()[2]) for line in open(log_file) if line.strip())
+def pct(p):
+    return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] / 1000 if latencies else None
+print(json.dumps({"test": name, "protocol": proto, "clear_bytes": clear, "requests_per_s": rate,
+                  "p50_ms": pct(50), "p99_ms": pct(99), "clear_mb_per_s": rate * clear / 1e6,
+                  "succeeded": int(counts.group(3)), "failed": int(counts.group(4)) + int(counts.group(5)),
+                  "non_2xx": int(codes.group(2)) + int(codes.group(3)) + int(codes.group(4))}))
+EOF
+}
+
+json_header=(-H 'content-type: application/json')
+
+# --- start-up time and idle memory -----------------------------------------------
+startups=()
+for _ in 1 2 3 4 5; do
+	start_server
+	startups+=("$startup_ms")
+	stop_server
+done
+startup_median=$(printf '%s\n' "${startups[@]}" | sort -n | sed -n 3p)
+start_server
+sleep 1
+idle_rss=$(rss_kib VmRSS)
+record "{\"test\": \"startup\", \"startup_ms_median\": $startup_median, \"startup_ms_runs\": [$(
+	IFS=,
+	echo "${startups[*]}"
+)], \"idle_rss_kib\": $idle_rss}"
+
+# --- keep-alive throughput: /healthz is the stack's own reference ------------------
+h2load_run healthz-h1 h1 0 /healthz -c 32
+h2load_run post64-h1 h1 64 /oracleinvocation/ -c 32 -d "$work/body-64.json" "${json_header[@]}"
+h2load_run healthz-h2 h2 0 /healthz -c 8 -m 16
+h2load_run post64-h2 h2 64 /oracleinvocation/ -c 8 -m 16 -d "$work/body-64.json" "${json_header[@]}"
+
+# --- 1 MiB bodies, and the memory they take: N concurrent requests ------------------
+concurrent=8
+echo 5 >"/proc/$server_pid/clear_refs" # resets VmHWM (peak RSS)
+h2load_run post1m-h1 h1 1048576 /oracleinvocation/ -c "$concurrent" -d "$work/body-1m.json" "${json_header[@]}"
+peak_rss=$(rss_kib VmHWM)
+record "{\"test\": \"memory\", \"concurrent_1mib\": $concurrent, \"peak_rss_kib\": $peak_rss, \"idle_rss_kib\": $idle_rss}"
+h2load_run post1m-h2 h2 1048576 /oracleinvocation/ -c 2 -m 4 -d "$work/body-1m.json" "${json_header[@]}"
+
+# --- latency at half the sustainable 64-byte rate (HTTP/1.1 keep-alive) -------------
+sustained=$(python3 -c 'import json,sys; print(next(json.loads(l)["requests_per_s"] for l in open(sys.argv[1]) if "post64-h1" in l))' "$results")
+half=$(python3 -c "print(max(1, int($sustained / 2)))")
+say "post64-h1 at $half req/s: oha -q $half"
+"$oha" --no-tui --output-format json -z "${duration}s" -c 32 -q "$half" --cacert "$ca" -m POST \
+	-H 'content-type: application/json' -D "$work/body-64.json" "$url/oracleinvocation/" >"$work/oha.json" 2>"$work/oha.err" ||
+	cat "$work/oha.err" >&2
+python3 - "$work/oha.json" "$half" >>"$results" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+summary, pct = r["summary"], r.get("latencyPercentiles", {})
+codes = r.get("statusCodeDistribution", {})
+print(json.dumps({"test": "post64-h1-half-rate", "protocol": "h1", "target_rate": int(sys.argv[2]),
+                  "requests_per_s": summary["requestsPerSec"], "p50_ms": pct["p50"] * 1000, "p99_ms": pct["p99"] * 1000,
+                  "succeeded": codes.get("200", 0),
+                  "failed": sum(v for k, v in codes.items() if k != "200") + sum(r.get("errorDistribution", {}).values())}))
+EOF
+stop_server
+
+# --- new TLS connections: one request per connection -------------------------------
+start_server
+say "new connections: wrk -H 'Connection: close'"
+wrk -t 1 -c 16 -d "${duration}s" --latency -H 'Connection: close' "$url/healthz" >"$work/wrk.out" 2>&1 || true
+python3 - "$work/wrk.out" >>"$results" <<'EOF'
+import json, re, sys
+out = open(sys.argv[1]).read()
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+def ms(label):
+    m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)\b", out)
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)] if m else None
+errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+print(json.dumps({"test": "new-connections", "protocol": "h1", "connections_per_s": rate,
+                  "p50_ms": ms("50"), "p99_ms": ms("99"),
+                  "failed": (sum(map(int, errors.groups())) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)}))
+EOF
+stop_server
+
+# --- the encryption alone, for the 1 MiB target: criterion's seal/1MiB -------------
+say "criterion: seal/1MiB"
+cargo bench --quiet --locked --bench oracle -- --quiet "seal/1MiB" >"$work/criterion.out" 2>&1 || cat "$work/criterion.out" >&2
+python3 - "$work/criterion.out" >>"$results" <<'EOF2'
+import json, re, sys
+out = open(sys.argv[1]).read()
+value, unit = re.search(r"thrpt:\s+\[[\d.]+ \S+ ([\d.]+) (\w+)/s", out).groups()
+scale = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
+print(json.dumps({"test": "criterion-seal-1mib", "mb_per_s": float(value) * scale / 1e6}))
+EOF2
+
+# --- machine, and the report ------------------------------------------------------
+mkdir -p "$(dirname "$out")"
+python3 - "$results" "$out" "$duration" "$bin" <<'EOF'
+import json, os, platform, subprocess, sys, time
+results = [json.loads(line) for line in open(sys.argv[1])]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+machine = {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+           "cpu_features": [f for f in ("aes", "pclmulqdq", "avx2", "vaes", "vpclmulqdq", "avx512f") if f in flags],
+           "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+           "gcm_oracle": subprocess.run([sys.argv[4], "--version"], capture_output=True, text=True).stdout.strip(),
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+report = {"machine": machine, "duration_s": int(sys.argv[3]), "results": results}
+json.dump(report, open(sys.argv[2], "w"), indent=2)
+
+by = {r["test"]: r for r in results}
+def f(v, fmt="{:,.0f}"):
+    return "—" if v is None else fmt.format(v)
+print()
+print(f"gcm-oracle on {cpu}, {machine['cores']} cores ({', '.join(machine['cpu_features'])}); load generator on the same machine")
+print()
+print(f"| test | protocol | requests/s | p50 ms | p99 ms | clear text MB/s | failed |")
+print(f"|---|---|---:|---:|---:|---:|---:|")
+for name, what in (("healthz-h1", "GET /healthz"), ("post64-h1", "POST 64 B"), ("healthz-h2", "GET /healthz"),
+                   ("post64-h2", "POST 64 B"), ("post1m-h1", "POST 1 MiB"), ("post1m-h2", "POST 1 MiB"),
+                   ("post64-h1-half-rate", "POST 64 B at half rate"), ("new-connections", "new TLS connection + GET /healthz")):
+    r = by.get(name)
+    if not r:
+        continue
+    rate = r.get("requests_per_s", r.get("connections_per_s"))
+    mbs = r.get("clear_mb_per_s")
+    print(f"| {what} | {'HTTP/1.1' if r['protocol'] == 'h1' else 'HTTP/2'} | {f(rate)} | {f(r.get('p50_ms'), '{:.2f}')} | "
+          f"{f(r.get('p99_ms'), '{:.2f}')} | {f(mbs, '{:,.1f}') if mbs else '—'} | {r.get('failed', 0) + r.get('non_2xx', 0)} |")
+s, m = by["startup"], by["memory"]
+print()
+print(f"start to first answered request: {s['startup_ms_median']} ms (median of {s['startup_ms_runs']})")
+print(f"idle RSS: {s['idle_rss_kib'] / 1024:.1f} MiB; peak RSS with {m['concurrent_1mib']} concurrent 1 MiB requests: "
+      f"{m['peak_rss_kib'] / 1024:.1f} MiB (budget {40 + 4 * m['concurrent_1mib']} MiB)")
+h1, p64 = by["healthz-h1"]["requests_per_s"], by["post64-h1"]["requests_per_s"]
+print(f"64 B POST / healthz (HTTP/1.1): {p64 / h1:.2f} (target >= 0.85)")
+seal = by["criterion-seal-1mib"]["mb_per_s"]
+for name in ("post1m-h1", "post1m-h2"):
+    print(f"{name}: {by[name]['clear_mb_per_s']:.0f} MB/s = {by[name]['clear_mb_per_s'] / seal:.2f} x seal's {seal:.0f} MB/s (target >= 0.2)")
+half = by["post64-h1-half-rate"]
+print(f"p99 at half the sustainable 64 B rate ({half['target_rate']} req/s): {half['p99_ms']:.2f} ms (target <= 2)")
+print(f"\nwrote {sys.argv[2]}")
+EOF
