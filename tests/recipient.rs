@@ -179,15 +179,7 @@ async fn two_parties_exchange_a_message_sealed_for_the_receivers_public_key() {
         // B generates its pair offline and publishes only the public key.
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("bob");
-        let generated = gcm_oracle(&[
-            "keypair",
-            "--algorithm",
-            algorithm.name(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        let generated = keypair_cli(algorithm, &out);
         assert!(generated.status.success(), "{generated:?}");
         let public_pem = std::fs::read_to_string(out.join("public_key.pem")).unwrap();
         let private_pem = std::fs::read_to_string(out.join("private_key.pem")).unwrap();
@@ -228,24 +220,15 @@ async fn two_parties_exchange_a_message_sealed_for_the_receivers_public_key() {
 
         // B with the CLI: the response JSON on stdin, the clear text on stdout.
         let json = serde_json::to_vec(&envelope).unwrap();
-        let output = open_with_cli(&out.join("private_key.pem"), &json);
+        let output = open_with_cli(&out.join("private_key.pem"), &[], &json);
         assert!(output.status.success(), "{algorithm}: {output:?}");
         assert_eq!(output.stdout, message.as_bytes());
         assert!(output.stderr.is_empty());
 
         // E, with another private key of the same kind, gets one clean failure and no text.
         let eve = dir.path().join("eve");
-        let generated = gcm_oracle(&[
-            "keypair",
-            "--algorithm",
-            algorithm.name(),
-            "--out",
-            eve.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-        assert!(generated.status.success());
-        let output = open_with_cli(&eve.join("private_key.pem"), &json);
+        assert!(keypair_cli(algorithm, &eve).status.success());
+        let output = open_with_cli(&eve.join("private_key.pem"), &[], &json);
         assert_eq!(output.status.code(), Some(1), "{algorithm}");
         assert!(output.stdout.is_empty());
         let stderr = String::from_utf8(output.stderr).unwrap();
@@ -259,8 +242,15 @@ async fn two_parties_exchange_a_message_sealed_for_the_receivers_public_key() {
     }
 }
 
-fn open_with_cli(private_key: &std::path::Path, stdin: &[u8]) -> std::process::Output {
-    let mut child = gcm_oracle(&["open", "--private-key", private_key.to_str().unwrap()])
+/// `gcm-oracle open --private-key KEY EXTRA...` with `stdin` piped in.
+fn open_with_cli(
+    private_key: &std::path::Path,
+    extra: &[&str],
+    stdin: &[u8],
+) -> std::process::Output {
+    let mut args = vec!["open", "--private-key", private_key.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let mut child = gcm_oracle(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -454,7 +444,6 @@ async fn open_cli_takes_text_or_binary_aad_and_explains_wrong_input() {
     assert!(keypair_cli(Algorithm::X25519, &out).status.success());
     let public_pem = std::fs::read_to_string(out.join("public_key.pem")).unwrap();
     let key = out.join("private_key.pem");
-    let key = key.to_str().unwrap();
 
     let (_, text_aad) = post(
         &server,
@@ -468,46 +457,24 @@ async fn open_cli_takes_text_or_binary_aad_and_explains_wrong_input() {
         &json!({"data": "d2l0aCBieXRlcw==", "aad": "AP8=", "encoding": "base64", "recipient": public_pem}),
     )
     .await;
-    let run = |args: &[&str], stdin: &Value| {
-        let mut child = gcm_oracle(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.to_string().as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
-    let opened = run(
-        &["open", "--private-key", key, "--aad", "order 7"],
-        &text_aad,
-    );
+    let run =
+        |extra: &[&str], stdin: &Value| open_with_cli(&key, extra, stdin.to_string().as_bytes());
+    let opened = run(&["--aad", "order 7"], &text_aad);
     assert_eq!(opened.stdout, b"with aad", "{opened:?}");
-    let opened = run(
-        &["open", "--private-key", key, "--aad-base64", "AP8="],
-        &binary_aad,
-    );
+    let opened = run(&["--aad-base64", "AP8="], &binary_aad);
     assert_eq!(opened.stdout, b"with bytes", "{opened:?}");
     // Without the aad: one opaque failure.
-    let failed = run(&["open", "--private-key", key], &text_aad);
+    let failed = run(&[], &text_aad);
     assert_eq!(failed.status.code(), Some(1));
     assert!(failed.stdout.is_empty());
 
     let batch = json!({"items": [text_aad]});
-    let refused = run(&["open", "--private-key", key], &batch);
+    let refused = run(&[], &batch);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8(refused.stderr).unwrap();
     assert!(stderr.contains("jq '.items[0]'"), "{stderr}");
 
-    let refused = run(
-        &["open", "--private-key", key],
-        &json!({"data": "x", "kee": "y"}),
-    );
+    let refused = run(&[], &json!({"data": "x", "kee": "y"}));
     let stderr = String::from_utf8(refused.stderr).unwrap();
     assert!(stderr.contains("unknown field `kee`"), "{stderr}");
 }
