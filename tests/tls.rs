@@ -5,7 +5,7 @@
 mod common;
 
 use common::pki::{KeyFormat, Pki};
-use common::{client, connect, spawn, spawn_trusting, tls_config};
+use common::{client, connect, spawn, spawn_trusting, tls_config, tls_config_with};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio_rustls::rustls::version::{TLS12, TLS13};
@@ -68,4 +68,49 @@ async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
     // Each server has its own throwaway CA: trusting one does not trust the other.
     let config = tls_config(&other.ca_pem, &[&TLS13], &[]);
     assert!(connect(server.addr, config).await.is_err());
+}
+
+#[tokio::test]
+async fn the_server_chooses_the_cipher_suite() {
+    use tokio_rustls::rustls::crypto::aws_lc_rs::{cipher_suite, default_provider};
+    use tokio_rustls::rustls::{CipherSuite, SupportedCipherSuite};
+
+    let server = spawn().await;
+    // Each client lists ChaCha20 first; the server's own order puts AES-256-GCM first, and
+    // with server preference on, that is what every handshake settles on.
+    let offers: [(
+        &'static SupportedProtocolVersion,
+        [SupportedCipherSuite; 2],
+        CipherSuite,
+    ); 2] = [
+        (
+            &TLS13,
+            [
+                cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+                cipher_suite::TLS13_AES_256_GCM_SHA384,
+            ],
+            CipherSuite::TLS13_AES_256_GCM_SHA384,
+        ),
+        (
+            &TLS12,
+            [
+                cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            ],
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        ),
+    ];
+    for (version, client_order, expected) in offers {
+        let mut provider = default_provider();
+        provider.cipher_suites = client_order.to_vec();
+        let config = tls_config_with(provider, &server.ca_pem, &[version], &[]);
+        let stream = connect(server.addr, config).await.unwrap();
+        let chosen = stream
+            .get_ref()
+            .1
+            .negotiated_cipher_suite()
+            .unwrap()
+            .suite();
+        assert_eq!(chosen, expected, "{version:?}");
+    }
 }

@@ -150,12 +150,26 @@ pub fn tls_config(
     versions: &[&'static rustls::SupportedProtocolVersion],
     alpn: &[&[u8]],
 ) -> rustls::ClientConfig {
+    tls_config_with(
+        rustls::crypto::aws_lc_rs::default_provider(),
+        ca_pem,
+        versions,
+        alpn,
+    )
+}
+
+/// [`tls_config`] with a given crypto provider, e.g. one offering only some cipher suites.
+pub fn tls_config_with(
+    provider: rustls::crypto::CryptoProvider,
+    ca_pem: &[u8],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots)
