@@ -391,6 +391,8 @@ pub struct Sealed {
     pub tag: Tag,
 }
 
+zeroize_on_drop_by_fields!(Sealed { key });
+
 impl fmt::Debug for Sealed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sealed")

@@ -104,6 +104,8 @@ pub struct EncryptRequest {
     pub recipient: Option<String>,
 }
 
+zeroize_on_drop_by_fields!(EncryptRequest { data });
+
 /// A field that, when present, must be a string (`null` included is an error).
 fn present_string<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -243,6 +245,8 @@ pub struct Answer {
     wrapped: Option<(Wrap, Vec<u8>)>,
 }
 
+zeroize_on_drop_by_fields!(Answer { sealed });
+
 impl Answer {
     /// The clear text's length in bytes.
     #[must_use]
@@ -352,6 +356,8 @@ pub struct DecryptRequest {
     pub encoding: Encoding,
 }
 
+zeroize_on_drop_by_fields!(DecryptRequest { key });
+
 impl DecryptRequest {
     /// The ciphertext's length in bytes: the clear text's length once opened.
     #[must_use]
@@ -422,6 +428,8 @@ pub struct DecryptResponse {
     pub data: Zeroizing<String>,
 }
 
+zeroize_on_drop_by_fields!(DecryptResponse { data });
+
 impl fmt::Debug for DecryptResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DecryptResponse")
@@ -472,6 +480,8 @@ pub struct Envelope {
     /// The 12- or 16-byte nonce.
     pub nonce: String,
 }
+
+zeroize_on_drop_by_fields!(Envelope { key });
 
 /// How a recipient's copy of the AES key is wrapped: the `wrap` field of an [`Envelope`].
 ///

@@ -118,6 +118,8 @@ pub struct Keypair {
     pub public_key_pem: String,
 }
 
+zeroize_on_drop_by_fields!(Keypair { private_key_pem });
+
 impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keypair")

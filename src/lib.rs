@@ -44,6 +44,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// Marks a type [`zeroize::ZeroizeOnDrop`] because every field holding a secret wipes itself
+/// on drop (a `Zeroizing` wrapper, or a type that is itself `ZeroizeOnDrop`), and checks
+/// those fields at compile time. Non-secret fields (ciphertext, nonce, public keys) are left
+/// alone: wiping a 1 MiB ciphertext on every request would buy nothing.
+macro_rules! zeroize_on_drop_by_fields {
+    ($type:ty { $($field:ident),+ $(,)? }) => {
+        impl zeroize::ZeroizeOnDrop for $type {}
+        const _: () = {
+            const fn wipes_itself<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+            #[allow(dead_code, reason = "only type-checked: proves the fields wipe themselves")]
+            fn secret_fields_wipe_themselves(value: &$type) {
+                $( wipes_itself(&value.$field); )+
+            }
+        };
+    };
+}
+
 pub mod batch;
 pub mod crypto;
 pub mod envelope;

@@ -31,7 +31,7 @@ use pkcs8::der::asn1::{Null, OctetStringRef};
 use pkcs8::der::{Decode as _, Encode as _};
 use pkcs8::{AlgorithmIdentifierRef, ObjectIdentifier, PrivateKeyInfo, SecretDocument};
 use spki::SubjectPublicKeyInfoRef;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::{DecryptionFailed, Key};
 use crate::envelope::{self, Envelope, EnvelopeError, Field, Wrap};
@@ -246,6 +246,11 @@ enum SecretKey {
     Rsa(OaepPrivateDecryptingKey),
     X25519(<X25519HkdfSha256 as hpke::Kem>::PrivateKey),
 }
+
+// Both kinds wipe themselves, inside their crates: aws-lc frees an RSA key's numbers with
+// OPENSSL_free, which cleanses every allocation; hpke's X25519 key is x25519-dalek's
+// StaticSecret, zeroized on drop (hpke turns on its `zeroize` feature).
+impl ZeroizeOnDrop for PrivateKey {}
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
