@@ -321,8 +321,9 @@ impl std::io::Write for ByteCounter {
     }
 }
 
-fn json_body(body: Zeroizing<Vec<u8>>) -> HttpResponse {
-    // The body holds a key or clear text: it is wiped when actix drops the last reference.
+/// A 200 JSON response whose body owns its secrets: `Zeroizing` (clear text, keys) or
+/// [`AnswerJson`](crate::AnswerJson) (only the key), wiped when actix drops the last reference.
+fn json_body<B: AsRef<[u8]> + Send + 'static>(body: B) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(web::Bytes::from_owner(body))

@@ -102,8 +102,8 @@ pub use crypto::{
     open, open_with, seal, seal_with,
 };
 pub use envelope::{
-    Answer, DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError,
-    Field, Wrap,
+    Answer, AnswerJson, DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope,
+    EnvelopeError, Field, Wrap,
 };
 pub use error::{Error, ErrorBody};
 

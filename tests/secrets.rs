@@ -3,7 +3,8 @@
 
 use gcm_oracle::recipient::PrivateKey;
 use gcm_oracle::{
-    Answer, DecryptRequest, DecryptResponse, EncryptRequest, Envelope, Key, Keypair, Sealed,
+    Answer, AnswerJson, DecryptRequest, DecryptResponse, EncryptRequest, Envelope, Key, Keypair,
+    Sealed,
 };
 use zeroize::ZeroizeOnDrop;
 
@@ -17,6 +18,7 @@ fn every_type_owning_a_key_or_clear_text_is_zeroize_on_drop() {
         wipes_itself_on_drop::<Key>(),
         wipes_itself_on_drop::<Sealed>(),
         wipes_itself_on_drop::<Answer>(),
+        wipes_itself_on_drop::<AnswerJson>(),
         wipes_itself_on_drop::<Envelope>(),
         wipes_itself_on_drop::<EncryptRequest>(),
         wipes_itself_on_drop::<DecryptRequest>(),
