@@ -125,9 +125,30 @@ fn reserve_zeroizing(body: &mut BytesMut, more: usize, announced: Option<usize>)
     *body = bigger;
 }
 
-/// Parses a body that must be a JSON object. serde's derived structs would also accept an
-/// array of the field values in order, which no caller means to send.
-pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+/// Decodes a request body that must be a JSON object into `T`: what the server does with every
+/// JSON body it accepts, after the size and content-type checks. Public so the fuzz targets
+/// and the corpus test (`fuzz/`, `tests/fuzz_corpus.rs`) decode exactly as the server does.
+///
+/// serde's derived structs would also accept an array of the field values in order, which no
+/// caller means to send: anything but an object is refused. Trailing bytes after the object
+/// are refused too.
+///
+/// ```
+/// use gcm_oracle::EncryptRequest;
+/// use gcm_oracle::body::parse_object;
+///
+/// let request: EncryptRequest = parse_object(br#"{"data": "hi"}"#).unwrap();
+/// assert_eq!(request.data.as_str(), "hi");
+/// let err = parse_object::<EncryptRequest>(br#"["hi"]"#).unwrap_err();
+/// assert_eq!((err.status(), err.code()), (400, "invalid_request"));
+/// ```
+///
+/// # Errors
+///
+/// [`Error::MalformedJson`] for bytes that are not JSON (or not UTF-8), and
+/// [`Error::InvalidRequest`] for JSON of another shape, naming the field at fault but never
+/// echoing a value. Both are answered with 400.
+pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     if first.is_some_and(|&byte| byte != b'{') {
         return Err(
@@ -149,15 +170,23 @@ pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error>
 }
 
 /// The next piece of the body, `None` at its end, or an error if the client stalls for
-/// longer than the body timeout or the framing is broken.
+/// longer than the body timeout or the framing is broken. Empty pieces (HTTP/2 DATA frames
+/// with no bytes) are skipped and do not restart the clock: one a second would otherwise keep
+/// a stalled body open for ever.
 async fn next_chunk(payload: &mut Payload, limits: BodyLimits) -> Result<Option<Bytes>, Error> {
-    match tokio::time::timeout(limits.body_timeout, payload.next()).await {
-        Err(_elapsed) => Err(Error::BodyTimeout {
-            after: limits.body_timeout,
-        }),
-        Ok(None) => Ok(None),
-        Ok(Some(Err(err))) => Err(Error::BodyRead(err.to_string())),
-        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+    let deadline = tokio::time::Instant::now() + limits.body_timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, payload.next()).await {
+            Err(_elapsed) => {
+                return Err(Error::BodyTimeout {
+                    after: limits.body_timeout,
+                });
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(err))) => return Err(Error::BodyRead(err.to_string())),
+            Ok(Some(Ok(chunk))) if chunk.is_empty() => {}
+            Ok(Some(Ok(chunk))) => return Ok(Some(chunk)),
+        }
     }
 }
 

@@ -306,7 +306,8 @@ impl Answer {
 ///
 /// Only the key is secret in it (the rest is ciphertext, tag, nonce, or a key wrapped for a
 /// recipient), so only the key's bytes are wiped on drop: wiping a 1 MiB ciphertext byte by
-/// byte would cost a third as much as encrypting it. `Debug` shows only the length.
+/// byte cost about half as much as encrypting it (docs/BENCHMARKS.md). `Debug` shows only
+/// the length.
 pub struct AnswerJson {
     bytes: Vec<u8>,
     /// Where the base64 key sits in `bytes`; empty when the key is wrapped.

@@ -237,6 +237,7 @@ impl Server {
         let state = self.state.clone();
         let mut server = HttpServer::new(move || app(state.clone()))
             .keep_alive(self.timeouts.keep_alive)
+            .tcp_nodelay(true)
             .client_request_timeout(self.timeouts.request)
             .tls_handshake_timeout(self.timeouts.request)
             .max_connections(self.timeouts.max_connections)
