@@ -17,9 +17,12 @@ ARG DEBIAN_RELEASE=bookworm
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# vendor/h2 is the patched h2 that Cargo.toml's [patch.crates-io] points at.
+COPY vendor ./vendor
 COPY src ./src
 COPY tests ./tests
 COPY examples ./examples
+COPY benches ./benches
 COPY certs/README.md ./certs/README.md
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
@@ -28,6 +31,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # ---- test: `docker build --target test .` runs the whole suite in the build environment.
 FROM build AS test
+# tests/fuzz_corpus.rs replays the fuzz corpus through the fuzz harness.
+COPY fuzz/src ./fuzz/src
+COPY fuzz/corpus ./fuzz/corpus
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo test --locked
