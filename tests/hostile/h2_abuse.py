@@ -506,14 +506,9 @@ async def attack_open_streams(ctx: Context, streams: int):
     return obs, []
 
 
-async def attack_big_headers(ctx: Context, size: int, connections: int = 1):
-    """One request whose header list is `size` bytes: 16 KiB header values, over HEADERS and
-    CONTINUATION frames. A list over h2's own 16 MiB limit must be refused."""
-    value = b"v" * (16 * 1024 - 64)
-    count = max(1, size // len(value))
-    extra = [(f"x-big-{i}".encode(), value) for i in range(count)]
-    block = ctx.get_block("/healthz", extra)
-    frames = header_frames(1, block, True)
+async def send_header_block(ctx: Context, frames: bytes, connections: int):
+    """Sends one request's header frames on `connections` new connections at once; returns the
+    connections, the status each got (or what ended it) and when sending started."""
     conns = [await ctx.connect() for _ in range(connections)]
     started = time.monotonic()
     for c in conns:
@@ -523,6 +518,18 @@ async def attack_big_headers(ctx: Context, size: int, connections: int = 1):
         c.quiet = False
     answers = [await c.status(1, 15) for c in conns]
     await asyncio.gather(*(c.wait_closed(0.5) for c in conns))
+    return conns, answers, started
+
+
+async def attack_big_headers(ctx: Context, size: int, connections: int = 1):
+    """One request whose header list is `size` bytes: 16 KiB header values, over HEADERS and
+    CONTINUATION frames. A list over h2's own 16 MiB limit must be refused."""
+    value = b"v" * (16 * 1024 - 64)
+    count = max(1, size // len(value))
+    extra = [(f"x-big-{i}".encode(), value) for i in range(count)]
+    block = ctx.get_block("/healthz", extra)
+    frames = header_frames(1, block, True)
+    conns, answers, started = await send_header_block(ctx, frames, connections)
     obs = {
         "header list": f"{len(block) / (1 << 20):.1f} MiB in {count} fields, {len(frames) // (MAX_FRAME + 9) + 1} frames, on {connections} connection(s) at once",
         "answer": ", ".join(sorted(set(str(a) for a in answers))),
@@ -546,15 +553,7 @@ async def attack_many_headers(ctx: Context, count: int, distinct: bool, connecti
         # 'x-r: 1' once with incremental indexing (dynamic index 62), then index 62 repeated.
         block = ctx.get_block("/healthz") + b"\x40" + hpack_int(3, 7) + b"x-r" + hpack_int(1, 7) + b"1" + b"\xbe" * count
     frames = header_frames(1, block, True)
-    conns = [await ctx.connect() for _ in range(connections)]
-    started = time.monotonic()
-    for c in conns:
-        c.quiet = True
-    await asyncio.gather(*(c.send(frames) for c in conns))
-    for c in conns:
-        c.quiet = False
-    answers = [await c.status(1, 15) for c in conns]
-    await asyncio.gather(*(c.wait_closed(0.5) for c in conns))
+    conns, answers, started = await send_header_block(ctx, frames, connections)
     obs = {
         "header fields": f"{count} ({'distinct names' if distinct else 'one field repeated via the HPACK table'}), "
         f"block {len(block) / 1024:.0f} KiB, on {connections} connection(s) at once",
