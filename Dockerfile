@@ -56,7 +56,11 @@ WORKDIR /var/lib/gcm-oracle
 # The health check reads its settings from the environment too: with a real certificate set
 # GCM_ORACLE_PROBE_CACERT to its CA and GCM_ORACLE_PROBE_SERVERNAME to a name it covers; with
 # another port, GCM_ORACLE_PROBE_URL.
-ENV GCM_ORACLE_BIND=0.0.0.0:8443 \
+# GLIBC_TUNABLES: bookworm's glibc copies with REP MOVSB, slow on AMD Zen 3 and 4 for the
+# misaligned copies rustls makes; vector copies instead (as in .cargo/config.toml, which says
+# why, and docs/BENCHMARKS.md).
+ENV GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824 \
+    GCM_ORACLE_BIND=0.0.0.0:8443 \
     GCM_ORACLE_CERT_DIR=/var/lib/gcm-oracle/certs \
     GCM_ORACLE_LOG_FORMAT=json \
     GCM_ORACLE_PROBE_URL=https://localhost:8443/healthz \

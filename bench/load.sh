@@ -12,7 +12,8 @@
 # per test); the whole script takes about 15 x that, plus the build. Loopback only.
 #
 # Missing tools are installed: apt-get for h2load and wrk (needs root), cargo install for oha
-# into target/bench-tools.
+# into target/bench-tools. The server gets the GLIBC_TUNABLES of .cargo/config.toml, as under
+# `cargo run`; `GLIBC_TUNABLES= bench/load.sh` measures it without.
 
 set -euo pipefail
 
@@ -20,10 +21,16 @@ duration=10
 out=bench/results/latest.json
 while (($#)); do
 	case $1 in
-	--duration) duration=$2 shift 2 ;;
-	--out) out=$2 shift 2 ;;
+	--duration)
+		duration=$2
+		shift 2
+		;;
+	--out)
+		out=$2
+		shift 2
+		;;
 	-h | --help)
-		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -70,6 +77,10 @@ cleanup() {
 trap cleanup EXIT
 
 "$bin" gen-cert --cert-dir "$work/certs" 2>/dev/null
+
+# The server runs with the glibc tuning that `cargo run`, the image and the systemd unit give it
+# (.cargo/config.toml says why); a GLIBC_TUNABLES set by the caller, even empty, wins.
+tunables=${GLIBC_TUNABLES-$(python3 -c 'import tomllib; print(tomllib.load(open(".cargo/config.toml", "rb"))["env"]["GLIBC_TUNABLES"])')}
 ca=$work/certs/dev-ca.pem
 
 free_port() {
@@ -86,7 +97,7 @@ start_server() {
 	local poller=$! t0
 	sleep 0.3
 	t0=$(date +%s%N)
-	"$bin" serve --bind "127.0.0.1:$port" --cert-dir "$work/certs" "$@" >"$work/server.log" 2>&1 &
+	GLIBC_TUNABLES=$tunables "$bin" serve --bind "127.0.0.1:$port" --cert-dir "$work/certs" "$@" >"$work/server.log" 2>&1 &
 	server_pid=$!
 	if ! wait "$poller"; then
 		cat "$work/server.log" >&2
@@ -223,7 +234,7 @@ EOF2
 
 # --- machine, and the report ------------------------------------------------------
 mkdir -p "$(dirname "$out")"
-python3 - "$results" "$out" "$duration" "$bin" <<'EOF'
+python3 - "$results" "$out" "$duration" "$bin" "$tunables" <<'EOF'
 import json, os, platform, subprocess, sys, time
 results = [json.loads(line) for line in open(sys.argv[1])]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
@@ -232,7 +243,8 @@ machine = {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
            "cpu_features": [f for f in ("aes", "pclmulqdq", "avx2", "vaes", "vpclmulqdq", "avx512f") if f in flags],
            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
            "gcm_oracle": subprocess.run([sys.argv[4], "--version"], capture_output=True, text=True).stdout.strip(),
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "server_glibc_tunables": sys.argv[5]}
 report = {"machine": machine, "duration_s": int(sys.argv[3]), "results": results}
 json.dump(report, open(sys.argv[2], "w"), indent=2)
 
@@ -241,6 +253,7 @@ def f(v, fmt="{:,.0f}"):
     return "—" if v is None else fmt.format(v)
 print()
 print(f"gcm-oracle on {cpu}, {machine['cores']} cores ({', '.join(machine['cpu_features'])}); load generator on the same machine")
+print(f"server GLIBC_TUNABLES: {sys.argv[5] or '(none)'}")
 print()
 print(f"| test | protocol | requests/s | p50 ms | p99 ms | clear text MB/s | failed |")
 print(f"|---|---|---:|---:|---:|---:|---:|")
