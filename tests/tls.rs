@@ -62,6 +62,60 @@ async fn offers_h2_and_http_1_1_by_alpn() {
 }
 
 #[tokio::test]
+async fn http2_limits_and_flow_control_windows_are_the_documented_ones() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    const SETTINGS: u8 = 0x4;
+    const WINDOW_UPDATE: u8 = 0x8;
+    let server = spawn().await;
+    let config = tls_config(&server.ca_pem, &[&TLS13], &[b"h2".as_slice()]);
+    let mut stream = connect(server.addr, config).await.unwrap();
+    // The client preface and an empty SETTINGS frame.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    stream.flush().await.unwrap();
+    let (mut settings, mut connection_window) = (None, None);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while settings.is_none() || connection_window.is_none() {
+            let mut head = [0u8; 9];
+            stream.read_exact(&mut head).await.unwrap();
+            let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+            let mut payload = vec![0u8; length];
+            stream.read_exact(&mut payload).await.unwrap();
+            let stream_id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]);
+            match (head[3], head[4] & 0x1, stream_id) {
+                (SETTINGS, 0, 0) => {
+                    settings = Some(
+                        (payload.chunks_exact(6))
+                            .map(|s| {
+                                let id = u16::from_be_bytes([s[0], s[1]]);
+                                (id, u32::from_be_bytes([s[2], s[3], s[4], s[5]]))
+                            })
+                            .collect::<std::collections::HashMap<_, _>>(),
+                    );
+                }
+                (WINDOW_UPDATE, _, 0) => {
+                    let increment = u32::from_be_bytes(payload[..4].try_into().unwrap());
+                    // Every connection starts with 65,535 bytes; the update adds to that.
+                    connection_window = Some(65_535 + increment);
+                }
+                _ => {}
+            }
+        }
+    });
+    read.await
+        .expect("SETTINGS and a connection WINDOW_UPDATE within 10 s");
+    let settings = settings.unwrap();
+    // MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_HEADER_LIST_SIZE (README, Limits).
+    assert_eq!(settings.get(&0x3), Some(&128), "{settings:?}");
+    assert_eq!(settings.get(&0x4), Some(&(2 << 20)), "{settings:?}");
+    assert_eq!(settings.get(&0x6), Some(&(64 << 10)), "{settings:?}");
+    assert_eq!(connection_window, Some(8 << 20));
+}
+
+#[tokio::test]
 async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
     let server = spawn().await;
     let other = spawn().await;
