@@ -76,7 +76,7 @@ fn request_id(req: &ServiceRequest) -> String {
                     .map_or(0, |d| d.as_nanos());
                 bytes = nanos.to_le_bytes();
             }
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
+            format!("{:032x}", u128::from_be_bytes(bytes))
         }
     }
 }
