@@ -87,6 +87,19 @@ def alive(pid: int) -> bool:
         return False
 
 
+def verdict(failures: list[str], pid: int, passed: str) -> int:
+    """Adds a dead server to `failures`, prints each failure or else `passed`, and returns the
+    exit code: 1 if anything failed."""
+    if not alive(pid):
+        failures.append("the server process died")
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    if failures:
+        return 1
+    print(f"PASS: {passed}")
+    return 0
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile (p99 of 300 samples is the 297th smallest)."""
     if not values:

@@ -44,6 +44,7 @@ from hostile_common import (
     rss_kib,
     split_url,
     tls_context,
+    verdict,
 )
 
 
@@ -216,6 +217,16 @@ class Attack:
         self.open_now[kind] += delta
         self.peak_open[kind] = max(self.peak_open[kind], self.open_now[kind])
 
+    def give_up(self, kind: str, record, reading: asyncio.Task, writer) -> None:
+        """Ends one attacking connection: if the server has not closed it by now, it is
+        recorded as still open; then the socket is dropped."""
+        if not reading.done():
+            reading.cancel()
+            record.how = "still-open"
+            record.t_closed = None
+        writer.transport.abort()
+        self.hold(kind, -1)
+
     async def dribble_once(self) -> None:
         opened = await self.connect("dribbler")
         if opened is None:
@@ -244,12 +255,7 @@ class Attack:
         except (asyncio.TimeoutError, OSError, ssl.SSLError):
             pass
         finally:
-            if not reading.done():
-                reading.cancel()
-                record.how = "still-open"
-                record.t_closed = None
-            writer.transport.abort()
-            self.hold("dribbler", -1)
+            self.give_up("dribbler", record, reading, writer)
 
     async def stall_once(self) -> None:
         opened = await self.connect("staller")
@@ -273,12 +279,7 @@ class Attack:
         except (asyncio.TimeoutError, OSError, ssl.SSLError):
             pass
         finally:
-            if not reading.done():
-                reading.cancel()
-                record.how = "still-open"
-                record.t_closed = None
-            writer.transport.abort()
-            self.hold("staller", -1)
+            self.give_up("staller", record, reading, writer)
 
     async def slot(self, once):
         while not self.stopping:
@@ -466,15 +467,9 @@ def main() -> int:
     print(
         f"server RSS: before {mib(rss_before or 0)}, peak {mib(rss_peak[0])}, after {mib(rss_after or 0)}"
     )
-    if not alive(args.pid):
-        failures.append("the server process died")
-
-    if failures:
-        for failure in failures:
-            print(f"FAIL: {failure}")
-        return 1
-    print("PASS: slow clients were closed within the timeouts and ordinary requests kept their latency")
-    return 0
+    return verdict(
+        failures, args.pid, "slow clients were closed within the timeouts and ordinary requests kept their latency"
+    )
 
 
 if __name__ == "__main__":

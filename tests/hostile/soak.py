@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from hostile_common import alive, base_parser, mib, rss_kib, split_url, tls_context
+from hostile_common import alive, base_parser, mib, rss_kib, split_url, tls_context, verdict
 
 
 def requests_counted(host: str, port: int, cacert: str, route: str) -> int:
@@ -173,14 +173,11 @@ def main() -> int:
     else:
         failures.append(f"h2load never reported {warmup_percent} % progress")
 
-    if not alive(args.pid):
-        failures.append("the server process died")
-    if failures:
-        for failure in failures:
-            print(f"FAIL: {failure}")
-        return 1
-    print(f"PASS: {args.requests} requests in {took:.1f} s with no error, RSS within {args.rss_growth * 100:g} % after warm-up")
-    return 0
+    return verdict(
+        failures,
+        args.pid,
+        f"{args.requests} requests in {took:.1f} s with no error, RSS within {args.rss_growth * 100:g} % after warm-up",
+    )
 
 
 if __name__ == "__main__":
