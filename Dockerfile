@@ -56,7 +56,7 @@ WORKDIR /var/lib/gcm-oracle
 # The health check reads its settings from the environment too: with a real certificate set
 # GCM_ORACLE_PROBE_CACERT to its CA and GCM_ORACLE_PROBE_SERVERNAME to a name it covers; with
 # another port, GCM_ORACLE_PROBE_URL.
-# GLIBC_TUNABLES: bookworm's glibc copies with REP MOVSB, slow on AMD Zen 3 and 4 for the
+# GLIBC_TUNABLES: bookworm's glibc copies with REP MOVSB, slow on AMD Zen 3 CPUs for the
 # misaligned copies rustls makes; vector copies instead (as in .cargo/config.toml, which says
 # why, and docs/BENCHMARKS.md).
 ENV GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824 \

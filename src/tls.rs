@@ -247,7 +247,7 @@ pub fn server_config_with(
 /// The server's TLS cryptography: aws-lc-rs for key exchange (with the post-quantum hybrid
 /// X25519MLKEM768, which *ring* lacks), certificate keys and signatures; *ring* for the record
 /// encryption. Same cipher suites, same order as aws-lc-rs's defaults, but *ring* has an
-/// AES-GCM for CPUs with VAES and VPCLMULQDQ but no AVX-512 (AMD Zen 3 and 4, Intel Alder Lake
+/// AES-GCM for CPUs with VAES and VPCLMULQDQ but no AVX-512 (AMD Zen 3, Intel Alder Lake
 /// and later), where aws-lc falls back to 128-bit AES-NI: 1 MiB requests over HTTP/1.1 ran
 /// about 10 % faster (docs/BENCHMARKS.md).
 #[must_use]
