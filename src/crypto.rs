@@ -539,19 +539,14 @@ pub fn seal_in_place(buffer: Vec<u8>, options: &SealOptions) -> Sealed {
 /// A fresh key and nonce from one read of the CSPRNG: one system call per message, not two
 /// (each costs about as much as sealing 64 bytes).
 fn fresh_key_and_nonce(key_size: KeySize, nonce_size: NonceSize) -> (Key, Nonce) {
-    let mut key = Key {
-        bytes: [0; MAX_KEY_LEN],
-        size: key_size,
-    };
-    let mut nonce = Nonce {
-        bytes: [0; MAX_NONCE_LEN],
-        size: nonce_size,
-    };
     let mut random = Zeroizing::new([0u8; MAX_KEY_LEN + MAX_NONCE_LEN]);
     let (key_len, nonce_len) = (key_size.byte_len(), nonce_size.byte_len());
     fill_random(&mut random[..key_len + nonce_len]);
-    key.bytes[..key_len].copy_from_slice(&random[..key_len]);
-    nonce.bytes[..nonce_len].copy_from_slice(&random[key_len..key_len + nonce_len]);
+    // Each slice is exactly its size's length, which `try_from` accepts.
+    let key = Key::try_from(&random[..key_len])
+        .unwrap_or_else(|_| unreachable!("a key size's own length"));
+    let nonce = Nonce::try_from(&random[key_len..key_len + nonce_len])
+        .unwrap_or_else(|_| unreachable!("a nonce size's own length"));
     (key, nonce)
 }
 

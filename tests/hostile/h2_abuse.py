@@ -41,7 +41,18 @@ import time
 import hpack
 from hyperframe.frame import Frame
 
-from hostile_common import Monitor, alive, base_parser, describe, mib, raise_fd_limit, rss_kib, split_url, tls_context
+from hostile_common import (
+    Monitor,
+    alive,
+    base_parser,
+    close_reason,
+    describe,
+    mib,
+    raise_fd_limit,
+    rss_kib,
+    split_url,
+    tls_context,
+)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
@@ -198,12 +209,8 @@ class H2:
                     head, payload = bytes(buffer[:9]), bytes(buffer[9 : 9 + length])
                     del buffer[: 9 + length]
                     self._on_frame(head, payload)
-        except (ConnectionResetError, BrokenPipeError):
-            self.close_how = "reset"
-        except ssl.SSLError as err:
-            self.close_how = f"tls-error:{err.reason}"
         except OSError as err:
-            self.close_how = f"os-error:{err.errno}"
+            self.close_how = close_reason(err)
         self.closed_at = time.monotonic()
         for waiter in self._status_waiters.values():
             if not waiter.done():

@@ -87,6 +87,16 @@ def alive(pid: int) -> bool:
         return False
 
 
+def close_reason(err: OSError) -> str:
+    """How a connection that failed while being read ended, for the reports: reset,
+    tls-error:<reason> or os-error:<errno>."""
+    if isinstance(err, (ConnectionResetError, BrokenPipeError)):
+        return "reset"
+    if isinstance(err, ssl.SSLError):
+        return f"tls-error:{err.reason}"
+    return f"os-error:{err.errno}"
+
+
 def verdict(failures: list[str], pid: int, passed: str) -> int:
     """Adds a dead server to `failures`, prints each failure or else `passed`, and returns the
     exit code: 1 if anything failed."""

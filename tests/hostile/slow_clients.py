@@ -43,6 +43,7 @@ from hostile_common import (
     raise_fd_limit,
     rss_kib,
     split_url,
+    close_reason,
     tls_context,
     verdict,
 )
@@ -169,12 +170,8 @@ async def read_until_closed(reader: asyncio.StreamReader, record: Record) -> Non
             if not received:
                 record.t_answer = time.monotonic()
             received += chunk
-    except (ConnectionResetError, BrokenPipeError):
-        record.how = "reset"
-    except ssl.SSLError as err:
-        record.how = f"tls-error:{err.reason}"
     except OSError as err:
-        record.how = f"os-error:{err.errno}"
+        record.how = close_reason(err)
     record.t_closed = time.monotonic()
     if received:
         record.first_line = received.split(b"\r\n", 1)[0].decode("latin-1")[:60]
@@ -227,13 +224,21 @@ class Attack:
         writer.transport.abort()
         self.hold(kind, -1)
 
-    async def dribble_once(self) -> None:
-        opened = await self.connect("dribbler")
+    async def attack(self, kind: str):
+        """Opens one attacking connection and starts reading what the server sends on it:
+        (record, reading task, writer), or None if it could not connect."""
+        opened = await self.connect(kind)
         if opened is None:
-            return
+            return None
         record, reader, writer = opened
-        self.hold("dribbler", 1)
-        reading = asyncio.create_task(read_until_closed(reader, record))
+        self.hold(kind, 1)
+        return record, asyncio.create_task(read_until_closed(reader, record)), writer
+
+    async def dribble_once(self) -> None:
+        attacking = await self.attack("dribbler")
+        if attacking is None:
+            return
+        record, reading, writer = attacking
         # Headers that never end: a request line, a Host, then padding headers forever.
         stream = (
             f"GET /healthz HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n".encode()
@@ -258,12 +263,10 @@ class Attack:
             self.give_up("dribbler", record, reading, writer)
 
     async def stall_once(self) -> None:
-        opened = await self.connect("staller")
-        if opened is None:
+        attacking = await self.attack("staller")
+        if attacking is None:
             return
-        record, reader, writer = opened
-        self.hold("staller", 1)
-        reading = asyncio.create_task(read_until_closed(reader, record))
+        record, reading, writer = attacking
         body = body_of(64)
         head = (
             f"POST {self.args.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
