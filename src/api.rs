@@ -14,7 +14,7 @@ use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::batch::{Batch, BatchItem, parse_items};
 use crate::body::{JsonBody, JsonBytes, parse_object};
-use crate::envelope::{DecryptRequest, EncryptRequest};
+use crate::envelope::{Answer, DecryptRequest, EncryptRequest};
 use crate::envelope::{DecryptResponse, Envelope};
 use crate::error::{Error, ErrorBody};
 use crate::keypair::{KeygenLimiter, Keypair, KeypairRequest};
@@ -131,10 +131,11 @@ pub(crate) async fn usage() -> HttpResponse {
     responses((status = 200, description = "Sealed under a fresh key and nonce", body = Envelope), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 /// `POST /oracleinvocation/`: seal the clear text under a fresh key and nonce.
 pub(crate) async fn encrypt(
-    JsonBody(request): JsonBody<EncryptRequest>,
+    JsonBytes(body): JsonBytes,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    let answer = request.into_answer()?;
+    // Read and sealed as an `EncryptRequest`, but the clear text is encrypted in the body.
+    let answer = Answer::from_body(body)?;
     metrics.add_encrypted(answer.ciphertext_len());
     Ok(json_body(answer.to_json()))
 }

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::web::{Bytes, BytesMut};
+use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::StreamExt as _;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
@@ -66,7 +67,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// The raw bytes of an `application/json` body within the limits, not yet parsed; for
 /// handlers that parse in their own way (batches). The caller wipes them after use.
 #[derive(Debug)]
-pub struct JsonBytes(pub BytesMut);
+pub struct JsonBytes(pub Vec<u8>);
 
 impl FromRequest for JsonBytes {
     type Error = Error;
@@ -88,7 +89,7 @@ impl FromRequest for JsonBytes {
             };
             // A Content-Length is a claim, not a reason to reserve memory: the buffer starts
             // small, and grows to the announced size only once bytes arrive past it.
-            let mut body = BytesMut::with_capacity(announced.unwrap_or(0).min(INITIAL_BUFFER));
+            let mut body = Vec::with_capacity(announced.unwrap_or(0).min(INITIAL_BUFFER));
             while let Some(chunk) = next_chunk(&mut payload, limits).await? {
                 if body.len() + chunk.len() > limits.max_body {
                     let read = body.len() + chunk.len();
@@ -110,7 +111,7 @@ impl FromRequest for JsonBytes {
 /// Makes room for `more` bytes. A growing buffer would leave copies of the clear text behind in
 /// the memory it frees, and double past what is needed: it moves instead to a buffer of the
 /// announced size (or twice the old one), and wipes the old one.
-fn reserve_zeroizing(body: &mut BytesMut, more: usize, announced: Option<usize>) {
+fn reserve_zeroizing(body: &mut Vec<u8>, more: usize, announced: Option<usize>) {
     let needed = body.len() + more;
     if needed <= body.capacity() {
         return;
@@ -119,7 +120,7 @@ fn reserve_zeroizing(body: &mut BytesMut, more: usize, announced: Option<usize>)
         Some(announced) if announced >= needed => announced,
         _ => needed.max(body.capacity() * 2),
     };
-    let mut bigger = BytesMut::with_capacity(capacity);
+    let mut bigger = Vec::with_capacity(capacity);
     bigger.extend_from_slice(body);
     body.zeroize();
     *body = bigger;
@@ -148,7 +149,7 @@ fn reserve_zeroizing(body: &mut BytesMut, more: usize, announced: Option<usize>)
 /// [`Error::MalformedJson`] for bytes that are not JSON (or not UTF-8), and
 /// [`Error::InvalidRequest`] for JSON of another shape, naming the field at fault but never
 /// echoing a value. Both are answered with 400.
-pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub fn parse_object<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     if first.is_some_and(|&byte| byte != b'{') {
         return Err(

@@ -531,9 +531,26 @@ pub fn seal_with(plaintext: &[u8], options: &SealOptions) -> Sealed {
 ///
 /// As [`seal`].
 #[must_use]
-pub fn seal_in_place(buffer: Vec<u8>, options: &SealOptions) -> Sealed {
+pub fn seal_in_place(mut buffer: Vec<u8>, options: &SealOptions) -> Sealed {
+    let (key, nonce, tag) = seal_in_slice(&mut buffer, options);
+    Sealed {
+        key,
+        nonce,
+        ciphertext: buffer,
+        tag,
+    }
+}
+
+/// As [`seal_in_place`], for clear text that is part of a larger buffer (a request body):
+/// encrypts `buffer` where it lies, and returns the fresh key and nonce and the tag.
+pub(crate) fn seal_in_slice(buffer: &mut [u8], options: &SealOptions) -> (Key, Nonce, Tag) {
     let (key, nonce) = fresh_key_and_nonce(options.key_size, options.nonce_size);
-    seal_buffer(key, nonce, &options.aad, buffer)
+    let tag = with_cipher!(
+        key.size(),
+        nonce.size(),
+        encrypt_in_place(key.as_bytes(), nonce.as_bytes(), &options.aad, buffer)
+    );
+    (key, nonce, tag)
 }
 
 /// A fresh key and nonce from one read of the CSPRNG: one system call per message, not two
@@ -591,10 +608,7 @@ pub fn open_with(sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, DecryptionFaile
 /// use [`seal_with`], which never lets one be reused.
 #[cfg(test)]
 pub(crate) fn seal_detached(key: Key, nonce: Nonce, aad: &[u8], plaintext: &[u8]) -> Sealed {
-    seal_buffer(key, nonce, aad, plaintext.to_vec())
-}
-
-fn seal_buffer(key: Key, nonce: Nonce, aad: &[u8], mut ciphertext: Vec<u8>) -> Sealed {
+    let mut ciphertext = plaintext.to_vec();
     let tag = with_cipher!(
         key.size(),
         nonce.size(),

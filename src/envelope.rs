@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use core::fmt;
+use core::ops::Range;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -61,8 +62,12 @@ impl Encoding {
 ///
 /// Only `data` is required; a request with only `data` is sealed with AES-256, a 96-bit nonce
 /// and no associated data.
+//
+// It is read through `EncryptFields`, the one definition of how each field is read; the serde
+// attributes here say what is written, and tell the OpenAPI schema which fields may be left
+// out and that no others are allowed.
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptRequest {
     /// Clear text, in `encoding` (may be empty). Zeroized when dropped.
@@ -72,39 +77,128 @@ pub struct EncryptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aad: Option<String>,
     /// Key size in bits: 128, 192 or 256 (default 256).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "is_default"
-    )]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub key_bits: KeySize,
     /// Nonce size in bits: 96 or 128 (default 96).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "is_default"
-    )]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub nonce_bits: NonceSize,
     /// How `data` and `aad` are written (default UTF-8 text).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Encoding::is_default"
-    )]
+    #[serde(default, skip_serializing_if = "Encoding::is_default")]
     pub encoding: Encoding,
     /// A public key in PEM (`-----BEGIN PUBLIC KEY-----`): RSA or X25519. The answer then
     /// carries the AES key wrapped for it (`wrapped_key`, `wrap`) instead of `key`.
     /// `null` is refused, not read as "no recipient": a sender whose template produced a null
     /// would otherwise get back a plain `key` while believing the message sealed.
-    #[serde(
-        default,
-        deserialize_with = "present_string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
 }
 
 zeroize_on_drop_by_fields!(EncryptRequest { data });
+
+/// An encrypt request as it is read from JSON: [`EncryptRequest`]'s fields, with `data` left
+/// where it lies in the body when it can be, so that the server encrypts it there instead of
+/// in a copy. `EncryptRequest` deserializes through this, so both read exactly alike.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EncryptFields<'a> {
+    #[serde(borrow)]
+    data: ClearText<'a>,
+    #[serde(default)]
+    aad: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    key_bits: KeySize,
+    #[serde(default, deserialize_with = "null_as_default")]
+    nonce_bits: NonceSize,
+    #[serde(default, deserialize_with = "null_as_default")]
+    encoding: Encoding,
+    #[serde(default, deserialize_with = "present_string")]
+    recipient: Option<String>,
+}
+
+/// `data` as it was read: still in the request body when the JSON string has no escapes, else
+/// unescaped into a buffer of its own.
+enum ClearText<'a> {
+    InBody(&'a str),
+    Unescaped(Zeroizing<String>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ClearText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ClearText<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(ClearText::InBody(text))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(ClearText::Unescaped(Zeroizing::new(text.to_owned())))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(ClearText::Unescaped(Zeroizing::new(text)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl ClearText<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::InBody(text) => text,
+            Self::Unescaped(text) => text,
+        }
+    }
+
+    /// The bytes to encrypt, in a buffer of their own.
+    fn into_bytes(self, encoding: Encoding) -> Result<Vec<u8>, EnvelopeError> {
+        match (self, encoding) {
+            (Self::Unescaped(mut text), Encoding::Utf8) => {
+                Ok(core::mem::take(&mut *text).into_bytes())
+            }
+            (Self::InBody(text), Encoding::Utf8) => Ok(text.as_bytes().to_vec()),
+            (text, Encoding::Base64) => {
+                Ok(core::mem::take(&mut *decode(text.as_str(), Field::Data)?))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EncryptRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = EncryptFields::deserialize(deserializer)?;
+        Ok(Self {
+            data: match fields.data {
+                ClearText::InBody(text) => Zeroizing::new(text.to_owned()),
+                ClearText::Unescaped(text) => text,
+            },
+            aad: fields.aad,
+            key_bits: fields.key_bits,
+            nonce_bits: fields.nonce_bits,
+            encoding: fields.encoding,
+            recipient: fields.recipient,
+        })
+    }
+}
+
+impl From<EncryptRequest> for EncryptFields<'_> {
+    fn from(mut request: EncryptRequest) -> Self {
+        Self {
+            data: ClearText::Unescaped(core::mem::take(&mut request.data)),
+            aad: request.aad.take(),
+            key_bits: request.key_bits,
+            nonce_bits: request.nonce_bits,
+            encoding: request.encoding,
+            recipient: request.recipient.take(),
+        }
+    }
+}
 
 /// A field that, when present, must be a string (`null` included is an error).
 fn present_string<'de, D: serde::Deserializer<'de>>(
@@ -190,10 +284,28 @@ impl EncryptRequest {
     ///
     /// As [`EncryptRequest::seal`].
     pub fn into_answer_with(
-        mut self,
+        self,
         #[cfg(feature = "recipient")] recipients: &mut crate::recipient::RecipientCache,
     ) -> Result<Answer, Error> {
-        // Parse the recipient's key first: a bad one costs no encryption.
+        let (clear, sealing) = EncryptFields::from(self).prepare(
+            #[cfg(feature = "recipient")]
+            recipients,
+        )?;
+        // The buffer that becomes the ciphertext: the request's own string for text, the
+        // decoded bytes for base64. Either way no copy of the clear text is left behind.
+        let buffer = clear.into_bytes(sealing.encoding)?;
+        let whole = 0..buffer.len();
+        sealing.seal(buffer, whole)
+    }
+}
+
+impl<'a> EncryptFields<'a> {
+    /// Checks everything but the clear text, the recipient's key first (a bad one costs no
+    /// encryption), and sets the clear text apart.
+    fn prepare(
+        self,
+        #[cfg(feature = "recipient")] recipients: &mut crate::recipient::RecipientCache,
+    ) -> Result<(ClearText<'a>, Sealing), Error> {
         #[cfg(feature = "recipient")]
         let recipient = match self.recipient.as_deref() {
             Some(pem) => Some(recipients.get(pem)?),
@@ -209,55 +321,139 @@ impl EncryptRequest {
             Some(aad) => self.encoding.decode(aad, Field::Aad)?,
             None => Zeroizing::new(Vec::new()),
         };
-        // The buffer that becomes the ciphertext: the request's own string for text, the
-        // decoded bytes for base64. Either way no copy of the clear text is left behind.
-        let buffer = match self.encoding {
-            Encoding::Utf8 => core::mem::take(&mut *self.data).into_bytes(),
-            Encoding::Base64 => core::mem::take(&mut *decode(&self.data, Field::Data)?),
-        };
         let options = SealOptions::new()
             .key_size(self.key_bits)
             .nonce_size(self.nonce_bits)
             .aad(aad.to_vec());
-        let sealed = crypto::seal_in_place(buffer, &options);
-        #[cfg(feature = "recipient")]
-        if let Some(recipient) = recipient {
-            let wrapped = recipient.wrap_key(&sealed.key)?;
-            return Ok(Answer {
-                sealed,
-                wrapped: Some((recipient.wrap(), wrapped)),
-            });
-        }
-        Ok(Answer {
-            sealed,
+        let sealing = Sealing {
+            encoding: self.encoding,
+            options,
+            #[cfg(feature = "recipient")]
+            recipient,
+        };
+        Ok((self.data, sealing))
+    }
+}
+
+/// Everything about an encrypt request but its clear text, checked and ready.
+struct Sealing {
+    encoding: Encoding,
+    options: SealOptions,
+    #[cfg(feature = "recipient")]
+    recipient: Option<std::sync::Arc<crate::recipient::Recipient>>,
+}
+
+impl Sealing {
+    /// Encrypts `buffer[clear]` where it lies under a fresh key and nonce, and wraps the key
+    /// for the recipient if there is one. The rest of `buffer` is wiped when the answer is.
+    fn seal(self, mut buffer: Vec<u8>, clear: Range<usize>) -> Result<Answer, Error> {
+        let Some(clear_text) = buffer.get_mut(clear.clone()) else {
+            unreachable!("the clear text lies within its buffer")
+        };
+        let (key, nonce, tag) = crypto::seal_in_slice(clear_text, &self.options);
+        // Built before the key is wrapped: if wrapping fails, dropping it wipes the buffer.
+        #[cfg_attr(not(feature = "recipient"), allow(unused_mut, reason = "no wrapping"))]
+        let mut answer = Answer {
+            key,
+            nonce,
+            tag,
+            buffer,
+            ciphertext: clear,
             wrapped: None,
-        })
+        };
+        #[cfg(feature = "recipient")]
+        if let Some(recipient) = self.recipient {
+            answer.wrapped = Some((recipient.wrap(), recipient.wrap_key(&answer.key)?));
+        }
+        Ok(answer)
     }
 }
 
 /// A sealed request: what `POST /oracleinvocation/` answers, before it is written.
 ///
-/// `Debug` shows only sizes; the key is zeroized when this is dropped.
-#[derive(Debug)]
+/// `Debug` shows only sizes; the key, and whatever else of a request body the ciphertext was
+/// sealed in, are wiped when this is dropped.
 pub struct Answer {
-    sealed: Sealed,
+    key: Key,
+    nonce: Nonce,
+    tag: Tag,
+    /// Holds the ciphertext: a buffer of its own, or the whole request body it was sealed in.
+    buffer: Vec<u8>,
+    /// Where the ciphertext lies in `buffer`.
+    ciphertext: Range<usize>,
     /// The scheme and bytes of the key wrapped for a recipient, who then gets no `key`.
     wrapped: Option<(Wrap, Vec<u8>)>,
 }
 
-zeroize_on_drop_by_fields!(Answer { sealed });
+impl Drop for Answer {
+    fn drop(&mut self) {
+        // Around the ciphertext: the rest of the request body (`aad`, the options). The key
+        // wipes itself.
+        let (before, after) = (..self.ciphertext.start, self.ciphertext.end..);
+        self.buffer.get_mut(before).map(Zeroize::zeroize);
+        self.buffer.get_mut(after).map(Zeroize::zeroize);
+    }
+}
+
+impl ZeroizeOnDrop for Answer {}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answer")
+            .field("key", &self.key)
+            .field("nonce", &self.nonce)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("tag", &self.tag)
+            .field("wrap", &self.wrapped.as_ref().map(|(wrap, _)| wrap))
+            .finish()
+    }
+}
 
 impl Answer {
+    /// Seals the JSON body of `POST /oracleinvocation/`. UTF-8 clear text (the default) that
+    /// needs no unescaping is encrypted where it lies in `body`, so a 1 MiB message is never
+    /// copied; base64 or escaped clear text is decoded into a buffer of its own first. Either
+    /// way, whatever else `body` held is wiped.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::body::parse_object`] and [`EncryptRequest::seal`].
+    #[cfg(feature = "server")]
+    pub fn from_body(body: Vec<u8>) -> Result<Self, Error> {
+        let mut body = Zeroizing::new(body);
+        let fields: EncryptFields<'_> = crate::body::parse_object(&body)?;
+        let (clear, sealing) = fields.prepare(&mut crate::recipient::RecipientCache::default())?;
+        let in_body = match (&clear, sealing.encoding) {
+            (ClearText::InBody(text), Encoding::Utf8) => {
+                let start = text.as_ptr().addr() - body.as_ptr().addr();
+                Some(start..start + text.len())
+            }
+            _ => None,
+        };
+        if let Some(range) = in_body {
+            drop(clear);
+            return sealing.seal(core::mem::take(&mut *body), range);
+        }
+        let buffer = clear.into_bytes(sealing.encoding)?;
+        let whole = 0..buffer.len();
+        sealing.seal(buffer, whole)
+    }
+
+    /// The ciphertext.
+    fn ciphertext(&self) -> &[u8] {
+        self.buffer.get(self.ciphertext.clone()).unwrap_or_default()
+    }
+
     /// The clear text's length in bytes.
     #[must_use]
     pub fn ciphertext_len(&self) -> usize {
-        self.sealed.ciphertext.len()
+        self.ciphertext.len()
     }
 
     /// The answer as an [`Envelope`] of base64 strings.
     #[must_use]
     pub fn to_envelope(&self) -> Envelope {
-        let mut envelope = Envelope::from(&self.sealed);
+        let mut envelope = Envelope::of(self.ciphertext(), &self.key, &self.tag, &self.nonce);
         if let Some((wrap, wrapped)) = &self.wrapped {
             envelope.key = None;
             envelope.wrapped_key = Some(STANDARD.encode(wrapped));
@@ -271,19 +467,18 @@ impl Answer {
     /// strings, no escaping pass. The key's bytes in it are wiped when it is dropped.
     #[must_use]
     pub fn to_json(&self) -> AnswerJson {
-        let sealed = &self.sealed;
+        let ciphertext = self.ciphertext();
         let wrapped_len = self.wrapped.as_ref().map_or(0, |(_, bytes)| bytes.len());
-        let mut out = Vec::with_capacity(
-            96 + base64_len(sealed.ciphertext.len()) + base64_len(wrapped_len.max(32)),
-        );
+        let mut out =
+            Vec::with_capacity(96 + base64_len(ciphertext.len()) + base64_len(wrapped_len.max(32)));
         out.extend_from_slice(b"{\"data\":\"");
-        encode_into(&mut out, &sealed.ciphertext);
+        encode_into(&mut out, ciphertext);
         let mut key = 0..0;
         match &self.wrapped {
             None => {
                 out.extend_from_slice(b"\",\"key\":\"");
                 key.start = out.len();
-                encode_into(&mut out, sealed.key.as_bytes());
+                encode_into(&mut out, self.key.as_bytes());
                 key.end = out.len();
             }
             Some((wrap, wrapped)) => {
@@ -294,9 +489,9 @@ impl Answer {
             }
         }
         out.extend_from_slice(b"\",\"mac\":\"");
-        encode_into(&mut out, sealed.tag.as_bytes());
+        encode_into(&mut out, self.tag.as_bytes());
         out.extend_from_slice(b"\",\"nonce\":\"");
-        encode_into(&mut out, sealed.nonce.as_bytes());
+        encode_into(&mut out, self.nonce.as_bytes());
         out.extend_from_slice(b"\"}");
         AnswerJson { bytes: out, key }
     }
@@ -311,7 +506,7 @@ impl Answer {
 pub struct AnswerJson {
     bytes: Vec<u8>,
     /// Where the base64 key sits in `bytes`; empty when the key is wrapped.
-    key: core::ops::Range<usize>,
+    key: Range<usize>,
 }
 
 impl AsRef<[u8]> for AnswerJson {
@@ -729,13 +924,20 @@ impl Envelope {
 
 impl From<&Sealed> for Envelope {
     fn from(sealed: &Sealed) -> Self {
+        Self::of(&sealed.ciphertext, &sealed.key, &sealed.tag, &sealed.nonce)
+    }
+}
+
+impl Envelope {
+    /// A sealed message's parts in base64, with the key in the clear.
+    fn of(ciphertext: &[u8], key: &Key, tag: &Tag, nonce: &Nonce) -> Self {
         Self {
-            data: STANDARD.encode(&sealed.ciphertext),
-            key: Some(Zeroizing::new(STANDARD.encode(sealed.key.as_bytes()))),
+            data: STANDARD.encode(ciphertext),
+            key: Some(Zeroizing::new(STANDARD.encode(key.as_bytes()))),
             wrapped_key: None,
             wrap: None,
-            mac: STANDARD.encode(sealed.tag.as_bytes()),
-            nonce: STANDARD.encode(sealed.nonce.as_bytes()),
+            mac: STANDARD.encode(tag.as_bytes()),
+            nonce: STANDARD.encode(nonce.as_bytes()),
         }
     }
 }
@@ -1121,5 +1323,75 @@ mod tests {
         let err = request.seal().unwrap_err();
         assert_eq!(err.code(), "invalid_base64");
         assert!(err.to_string().contains("`aad`"), "{err}");
+    }
+
+    /// Seals `body` as the server does and opens the answer with `aad`.
+    #[cfg(feature = "server")]
+    fn seal_body_and_open(body: &str, aad: &[u8]) -> Vec<u8> {
+        let envelope = Answer::from_body(body.as_bytes().to_vec())
+            .unwrap()
+            .to_envelope();
+        envelope.open_with(aad).unwrap()
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn plain_text_is_encrypted_where_it_lies_in_the_body() {
+        let body = br#"{"aad": "v1", "data": "hello, world", "key_bits": 128}"#.to_vec();
+        let start = body.windows(5).position(|bytes| bytes == b"hello").unwrap();
+        let address = body.as_ptr().addr();
+        let answer = Answer::from_body(body).unwrap();
+        assert_eq!(answer.buffer.as_ptr().addr(), address, "the body itself");
+        assert_eq!(answer.ciphertext, start..start + "hello, world".len());
+        let envelope = answer.to_envelope();
+        assert_eq!(envelope.open_with(b"v1").unwrap(), b"hello, world");
+        assert_eq!(*answer.to_json(), serde_json::to_vec(&envelope).unwrap());
+        assert_eq!(
+            STANDARD
+                .decode(envelope.key.as_deref().unwrap().as_str())
+                .unwrap()
+                .len(),
+            16
+        );
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn escaped_and_base64_clear_text_is_sealed_from_its_own_buffer() {
+        let escaped = r#"{"data": "tab\there \"quoted\" \u00e9 \ud83d\ude00"}"#;
+        assert_eq!(
+            seal_body_and_open(escaped, b""),
+            "tab\there \"quoted\" é 😀".as_bytes()
+        );
+        let base64 = r#"{"data": "wyg=", "aad": "/wA=", "encoding": "base64"}"#;
+        assert_eq!(seal_body_and_open(base64, &[0xff, 0x00]), [0xc3, 0x28]);
+        assert_eq!(seal_body_and_open(r#"{"data": ""}"#, b""), b"");
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_body_is_refused_exactly_as_its_decoded_request_would_be() {
+        for body in [
+            r#"{"data": 5}"#,
+            r#"{"data": "x", "add": 1}"#,
+            r#"{"data": "x", "key_bits": 512}"#,
+            r#"{"data": "%%%", "encoding": "base64"}"#,
+            r#"{"data": "x", "aad": "%%%", "encoding": "base64"}"#,
+            r#"{"data": "x", "recipient": null}"#,
+            r#"{"data": "x", "recipient": "not a key"}"#,
+            r#"{"data": "x"} trailing"#,
+            r#"["x"]"#,
+            r#"{"aad": "x"}"#,
+        ] {
+            let in_body = Answer::from_body(body.as_bytes().to_vec()).unwrap_err();
+            let decoded = crate::body::parse_object::<EncryptRequest>(body.as_bytes())
+                .and_then(EncryptRequest::into_answer)
+                .unwrap_err();
+            assert_eq!(
+                (in_body.code(), in_body.to_string()),
+                (decoded.code(), decoded.to_string()),
+                "{body}"
+            );
+        }
     }
 }

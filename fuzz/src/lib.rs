@@ -22,8 +22,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gcm_oracle::body::parse_object;
 use gcm_oracle::{
-    Batch, BatchItem, DecryptRequest, Encoding, EncryptRequest, Envelope, EnvelopeError, Error,
-    RecipientError, Sealed, Wrap, open_for_recipient_with,
+    Answer, Batch, BatchItem, DecryptRequest, Encoding, EncryptRequest, Envelope, EnvelopeError,
+    Error, RecipientError, Sealed, Wrap, open_for_recipient_with,
 };
 
 /// An X25519 key pair made for the fuzz corpus and public on purpose: seeds sealed for
@@ -44,11 +44,24 @@ MCowBQYDK2VuAyEA314ugauE8mHMRq/kQgbl0hDL+h2+78bSKzoVaHHC7w8=
 /// path and each execution stays cheap.
 pub const BATCH_LIMIT: usize = 8;
 
-/// `POST /oracleinvocation/`: decode the body, seal, write the answer's JSON.
+/// `POST /oracleinvocation/`: seal the body where it lies as the server does, and check it
+/// against the body decoded as an [`EncryptRequest`].
 pub fn encrypt_request(data: &[u8]) {
+    let answered = Answer::from_body(data.to_vec());
     let request = match parse_object::<EncryptRequest>(data) {
         Ok(request) => request,
-        Err(err) => return assert_decoding_error(&err, "encrypt request"),
+        Err(err) => {
+            let Err(in_body) = answered else {
+                panic!("a body that does not decode as an encrypt request was sealed ({err})");
+            };
+            assert!(
+                (in_body.code(), in_body.to_string()) == (err.code(), err.to_string()),
+                "sealing in the body refused with {} ({in_body}), decoding with {} ({err})",
+                in_body.code(),
+                err.code(),
+            );
+            return assert_decoding_error(&err, "encrypt request");
+        }
     };
     // What the request asks to seal, decoded here independently of the library.
     let clear = decode_clear(request.encoding, &request.data);
@@ -57,7 +70,14 @@ pub fn encrypt_request(data: &[u8]) {
         None => Some(Vec::new()),
     };
     let original = request.clone();
-    let answer = match request.into_answer() {
+    // The library's own path agrees with the server's on whether the request can be sealed.
+    let by_library = request.into_answer().map(|answer| answer.ciphertext_len());
+    let by_server = answered.as_ref().map(Answer::ciphertext_len);
+    assert!(
+        by_library.as_ref().map_err(Error::code) == by_server.as_ref().map_err(|err| err.code()),
+        "sealing a decoded request and sealing its body disagree",
+    );
+    let answer = match answered {
         Ok(answer) => answer,
         Err(err) => {
             assert_client_error(&err, "sealing");
