@@ -112,6 +112,7 @@ stop_server() {
 	server_pid=
 }
 
+server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 rss_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server_pid/status"; }
 
 # Request bodies: 64 bytes and 1 MiB of clear text.
@@ -133,10 +134,19 @@ h2load_run() {
 	[[ $proto == h1 ]] && flags+=(--h1)
 	rm -f "$work/$name.log"
 	say "$name: h2load ${flags[*]} $* $path"
+	# The server's CPU time over the whole run (warm-up included, when it is as busy): divided
+	# by the wall time and the rate, its CPU per request.
+	local cpu0 t0
+	cpu0=$(server_cpu_ticks)
+	t0=$(date +%s%N)
 	h2load "${flags[@]}" "$@" "$url$path" >"$work/$name.out" 2>&1 || true
-	python3 - "$name" "$proto" "$bytes" "$work/$name.out" "$work/$name.log" >>"$results" <<'EOF'
+	local cpu_s wall_s
+	cpu_s=$(python3 -c "print(($(server_cpu_ticks) - $cpu0) / $(getconf CLK_TCK))")
+	wall_s=$(python3 -c "print(($(date +%s%N) - $t0) / 1e9)")
+	python3 - "$name" "$proto" "$bytes" "$work/$name.out" "$work/$name.log" "$cpu_s" "$wall_s" >>"$results" <<'EOF'
 import json, re, sys
 name, proto, clear, out_file, log_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+cpu_s, wall_s = float(sys.argv[6]), float(sys.argv[7])
 out = open(out_file).read()
 rate = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
 counts = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
@@ -146,6 +156,7 @@ def pct(p):
     return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] / 1000 if latencies else None
 print(json.dumps({"test": name, "protocol": proto, "clear_bytes": clear, "requests_per_s": rate,
                   "p50_ms": pct(50), "p99_ms": pct(99), "clear_mb_per_s": rate * clear / 1e6,
+                  "server_cpu_us_per_request": cpu_s / wall_s / rate * 1e6 if rate else None,
                   "succeeded": int(counts.group(3)), "failed": int(counts.group(4)) + int(counts.group(5)),
                   "non_2xx": int(codes.group(2)) + int(codes.group(3)) + int(codes.group(4))}))
 EOF
@@ -272,8 +283,8 @@ print()
 print(f"gcm-oracle on {cpu}, {machine['cores']} cores ({', '.join(machine['cpu_features'])}); load generator on the same machine")
 print(f"server GLIBC_TUNABLES: {sys.argv[5] or '(none)'}")
 print()
-print(f"| test | protocol | requests/s | p50 ms | p99 ms | clear text MB/s | failed |")
-print(f"|---|---|---:|---:|---:|---:|---:|")
+print(f"| test | protocol | requests/s | p50 ms | p99 ms | clear text MB/s | server CPU µs/request | failed |")
+print(f"|---|---|---:|---:|---:|---:|---:|---:|")
 for name, what in (("healthz-h1", "GET /healthz"), ("post64-h1", "POST 64 B"), ("healthz-h2", "GET /healthz"),
                    ("post64-h2", "POST 64 B"), ("post1m-h1", "POST 1 MiB"), ("post1m-h2", "POST 1 MiB"),
                    ("post64-h1-half-rate", "POST 64 B at half rate"), ("new-connections", "new TLS connection + GET /healthz")):
@@ -283,7 +294,8 @@ for name, what in (("healthz-h1", "GET /healthz"), ("post64-h1", "POST 64 B"), (
     rate = r.get("requests_per_s", r.get("connections_per_s"))
     mbs = r.get("clear_mb_per_s")
     print(f"| {what} | {'HTTP/1.1' if r['protocol'] == 'h1' else 'HTTP/2'} | {f(rate)} | {f(r.get('p50_ms'), '{:.2f}')} | "
-          f"{f(r.get('p99_ms'), '{:.2f}')} | {f(mbs, '{:,.1f}') if mbs else '—'} | {r.get('failed', 0) + r.get('non_2xx', 0)} |")
+          f"{f(r.get('p99_ms'), '{:.2f}')} | {f(mbs, '{:,.1f}') if mbs else '—'} | {f(r.get('server_cpu_us_per_request'), '{:,.1f}')} | "
+          f"{r.get('failed', 0) + r.get('non_2xx', 0)} |")
 s, m = by["startup"], by["memory"]
 print()
 print(f"start to first answered request: {s['startup_ms_median']} ms (median of {s['startup_ms_runs']})")
@@ -292,6 +304,9 @@ print(f"idle RSS: {s['idle_rss_kib'] / 1024:.1f} MiB; peak RSS with {m['concurre
 h1, p64 = by["healthz-h1"]["requests_per_s"], by["post64-h1"]["requests_per_s"]
 ratios = ", ".join(f"{p / h:.2f}" for p, h in zip(by["post64-h1"]["round_rates"], by["healthz-h1"]["round_rates"]))
 print(f"64 B POST / healthz (HTTP/1.1): {p64 / h1:.2f}, the median of three rounds ({ratios}) (target >= 0.85)")
+cpu_h, cpu_p = by["healthz-h1"]["server_cpu_us_per_request"], by["post64-h1"]["server_cpu_us_per_request"]
+print(f"  server CPU per request in that round: healthz {cpu_h:.1f} µs, 64 B POST {cpu_p:.1f} µs "
+      f"(the load generator's CPU, on the same cores, is not in these)")
 seal = by["criterion-seal-1mib"]["mb_per_s"]
 for name in ("post1m-h1", "post1m-h2"):
     print(f"{name}: {by[name]['clear_mb_per_s']:.0f} MB/s = {by[name]['clear_mb_per_s'] / seal:.2f} x seal's {seal:.0f} MB/s (target >= 0.2)")
