@@ -65,9 +65,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 /// The raw bytes of an `application/json` body within the limits, not yet parsed; for
-/// handlers that parse in their own way (batches). The caller wipes them after use.
-#[derive(Debug)]
+/// handlers that parse in their own way (batches, sealing in the body). The caller wipes them
+/// after use. `Debug` shows only the length.
 pub struct JsonBytes(pub Vec<u8>);
+
+impl core::fmt::Debug for JsonBytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("JsonBytes")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
 
 impl FromRequest for JsonBytes {
     type Error = Error;
@@ -325,5 +333,11 @@ mod tests {
     fn an_object_is_parsed() {
         let request: EncryptRequest = parse_object(br#" {"data": "hi"}"#).unwrap();
         assert_eq!(request.data.as_str(), "hi");
+    }
+
+    #[test]
+    fn debug_shows_a_body_s_length_not_its_bytes() {
+        let shown = format!("{:?}", JsonBytes(br#"{"data": "my secret"}"#.to_vec()));
+        assert_eq!(shown, "JsonBytes { len: 21 }");
     }
 }

@@ -116,7 +116,8 @@ pub(crate) struct EncryptFields<'a> {
 }
 
 /// `data` as it was read: still in the request body when the JSON string has no escapes, else
-/// unescaped into a buffer of its own.
+/// unescaped into a buffer of its own. (serde_json unescapes through a scratch buffer of its
+/// own first, which it frees without wiping; nothing outside serde_json can reach it.)
 enum ClearText<'a> {
     InBody(&'a str),
     Unescaped(Zeroizing<String>),
@@ -162,6 +163,7 @@ impl ClearText<'_> {
             (Self::Unescaped(mut text), Encoding::Utf8) => {
                 Ok(core::mem::take(&mut *text).into_bytes())
             }
+            // `Answer::from_body` seals these where they lie; a copy only if that cannot be.
             (Self::InBody(text), Encoding::Utf8) => Ok(text.as_bytes().to_vec()),
             (text, Encoding::Base64) => {
                 Ok(core::mem::take(&mut *decode(text.as_str(), Field::Data)?))
@@ -389,13 +391,16 @@ impl Drop for Answer {
     fn drop(&mut self) {
         // Around the ciphertext: the rest of the request body (`aad`, the options). The key
         // wipes itself.
-        let (before, after) = (..self.ciphertext.start, self.ciphertext.end..);
-        self.buffer.get_mut(before).map(Zeroize::zeroize);
-        self.buffer.get_mut(after).map(Zeroize::zeroize);
+        if let Some(before) = self.buffer.get_mut(..self.ciphertext.start) {
+            before.zeroize();
+        }
+        if let Some(after) = self.buffer.get_mut(self.ciphertext.end..) {
+            after.zeroize();
+        }
     }
 }
 
-impl ZeroizeOnDrop for Answer {}
+zeroize_on_drop_by_fields!(Answer { key });
 
 impl fmt::Debug for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -423,11 +428,16 @@ impl Answer {
         let mut body = Zeroizing::new(body);
         let fields: EncryptFields<'_> = crate::body::parse_object(&body)?;
         let (clear, sealing) = fields.prepare(&mut crate::recipient::RecipientCache::default())?;
+        // serde_json hands out strings without escapes as slices of `body`; should one ever
+        // come from elsewhere, it is copied like an escaped one instead.
         let in_body = match (&clear, sealing.encoding) {
-            (ClearText::InBody(text), Encoding::Utf8) => {
-                let start = text.as_ptr().addr() - body.as_ptr().addr();
-                Some(start..start + text.len())
-            }
+            (ClearText::InBody(text), Encoding::Utf8) => text
+                .as_ptr()
+                .addr()
+                .checked_sub(body.as_ptr().addr())
+                .map(|start| start..start + text.len())
+                // Within `body`, so it is that part of `body`: memory cannot overlap.
+                .filter(|range| range.end <= body.len()),
             _ => None,
         };
         if let Some(range) = in_body {
@@ -1371,19 +1381,65 @@ mod tests {
     #[cfg(feature = "server")]
     #[test]
     fn a_body_is_refused_exactly_as_its_decoded_request_would_be() {
-        for body in [
-            r#"{"data": 5}"#,
-            r#"{"data": "x", "add": 1}"#,
-            r#"{"data": "x", "key_bits": 512}"#,
-            r#"{"data": "%%%", "encoding": "base64"}"#,
-            r#"{"data": "x", "aad": "%%%", "encoding": "base64"}"#,
-            r#"{"data": "x", "recipient": null}"#,
-            r#"{"data": "x", "recipient": "not a key"}"#,
-            r#"{"data": "x"} trailing"#,
-            r#"["x"]"#,
-            r#"{"aad": "x"}"#,
+        // The codes and messages the derived `EncryptRequest` gave before bodies were sealed
+        // in place: both paths now read through `EncryptFields`, so they are pinned here.
+        for (body, code, message) in [
+            (
+                r#"{"data": 5}"#,
+                "invalid_request",
+                "field `data`: invalid type: integer, expected a string at line 1 column 10",
+            ),
+            (
+                r#"{"data": "x", "add": 1}"#,
+                "invalid_request",
+                "unknown field `add`, expected one of `data`, `aad`, `key_bits`, `nonce_bits`, \
+                 `encoding`, `recipient`",
+            ),
+            (
+                r#"{"data": "x", "data": "y"}"#,
+                "invalid_request",
+                "duplicate field `data`",
+            ),
+            (
+                r#"{"data": "x", "key_bits": 512}"#,
+                "invalid_request",
+                "field `key_bits`: invalid value: integer, expected 128, 192 or 256",
+            ),
+            (
+                r#"{"data": "%%%", "encoding": "base64"}"#,
+                "invalid_base64",
+                "field `data` is not valid base64",
+            ),
+            (
+                r#"{"data": "x", "aad": "%%%", "encoding": "base64"}"#,
+                "invalid_base64",
+                "field `aad` is not valid base64",
+            ),
+            (
+                r#"{"data": "x", "recipient": null}"#,
+                "invalid_request",
+                "field `recipient`: invalid type: null, expected a string",
+            ),
+            (
+                r#"{"data": "x", "recipient": "not a key"}"#,
+                "invalid_recipient",
+                "field `recipient` must be a public key in PEM",
+            ),
+            (
+                r#"{"data": "x"} trailing"#,
+                "malformed_json",
+                "trailing characters at line 1 column 15",
+            ),
+            (
+                r#"["x"]"#,
+                "invalid_request",
+                "the body must be a JSON object",
+            ),
+            (r#"{"aad": "x"}"#, "invalid_request", "missing field `data`"),
         ] {
             let in_body = Answer::from_body(body.as_bytes().to_vec()).unwrap_err();
+            assert_eq!(in_body.code(), code, "{body}");
+            assert!(in_body.to_string().contains(message), "{body}: {in_body}");
             let decoded = crate::body::parse_object::<EncryptRequest>(body.as_bytes())
                 .and_then(EncryptRequest::into_answer)
                 .unwrap_err();
