@@ -545,12 +545,17 @@ pub fn seal_in_place(mut buffer: Vec<u8>, options: &SealOptions) -> Sealed {
 /// encrypts `buffer` where it lies, and returns the fresh key and nonce and the tag.
 pub(crate) fn seal_in_slice(buffer: &mut [u8], options: &SealOptions) -> (Key, Nonce, Tag) {
     let (key, nonce) = fresh_key_and_nonce(options.key_size, options.nonce_size);
-    let tag = with_cipher!(
+    let tag = encrypt_with(&key, &nonce, &options.aad, buffer);
+    (key, nonce, tag)
+}
+
+/// Encrypts `buffer` in place under `key` and `nonce`, with the cipher their sizes pick.
+fn encrypt_with(key: &Key, nonce: &Nonce, aad: &[u8], buffer: &mut [u8]) -> Tag {
+    with_cipher!(
         key.size(),
         nonce.size(),
-        encrypt_in_place(key.as_bytes(), nonce.as_bytes(), &options.aad, buffer)
-    );
-    (key, nonce, tag)
+        encrypt_in_place(key.as_bytes(), nonce.as_bytes(), aad, buffer)
+    )
 }
 
 /// A fresh key and nonce from one read of the CSPRNG: one system call per message, not two
@@ -609,11 +614,7 @@ pub fn open_with(sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, DecryptionFaile
 #[cfg(test)]
 pub(crate) fn seal_detached(key: Key, nonce: Nonce, aad: &[u8], plaintext: &[u8]) -> Sealed {
     let mut ciphertext = plaintext.to_vec();
-    let tag = with_cipher!(
-        key.size(),
-        nonce.size(),
-        encrypt_in_place(key.as_bytes(), nonce.as_bytes(), aad, &mut ciphertext)
-    );
+    let tag = encrypt_with(&key, &nonce, aad, &mut ciphertext);
     Sealed {
         key,
         nonce,

@@ -293,11 +293,7 @@ impl EncryptRequest {
             #[cfg(feature = "recipient")]
             recipients,
         )?;
-        // The buffer that becomes the ciphertext: the request's own string for text, the
-        // decoded bytes for base64. Either way no copy of the clear text is left behind.
-        let buffer = clear.into_bytes(sealing.encoding)?;
-        let whole = 0..buffer.len();
-        sealing.seal(buffer, whole)
+        sealing.seal_apart(clear)
     }
 }
 
@@ -346,6 +342,14 @@ struct Sealing {
 }
 
 impl Sealing {
+    /// Seals `clear` in a buffer of its own: the request's own string for text, the decoded
+    /// bytes for base64. Either way no copy of the clear text is left behind.
+    fn seal_apart(self, clear: ClearText<'_>) -> Result<Answer, Error> {
+        let buffer = clear.into_bytes(self.encoding)?;
+        let whole = 0..buffer.len();
+        self.seal(buffer, whole)
+    }
+
     /// Encrypts `buffer[clear]` where it lies under a fresh key and nonce, and wraps the key
     /// for the recipient if there is one. The rest of `buffer` is wiped when the answer is.
     fn seal(self, mut buffer: Vec<u8>, clear: Range<usize>) -> Result<Answer, Error> {
@@ -444,9 +448,7 @@ impl Answer {
             drop(clear);
             return sealing.seal(core::mem::take(&mut *body), range);
         }
-        let buffer = clear.into_bytes(sealing.encoding)?;
-        let whole = 0..buffer.len();
-        sealing.seal(buffer, whole)
+        sealing.seal_apart(clear)
     }
 
     /// The ciphertext.
