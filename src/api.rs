@@ -30,30 +30,63 @@ impl Default for MaxBatchItems {
     }
 }
 
-/// The plain-text usage note served at `GET /`.
+/// The plain-text note served at `GET /`: where to look, not a copy of the contract (that is
+/// docs/WIRE.md, and the OpenAPI document the server describes itself with).
 const USAGE: &str = "\
-gcm-oracle: a stateless AES-256-GCM encryption oracle. Nothing is stored.
+gcm-oracle: a stateless AES-GCM encryption oracle. Nothing is stored.
 
-POST /oracleinvocation/        {\"data\": \"<clear text>\"}
-                               -> {\"data\": <ciphertext>, \"key\", \"mac\", \"nonce\"} (standard base64)
-       options: \"aad\", \"key_bits\" (128|192|256), \"nonce_bits\" (96|128),
-                \"encoding\" (\"utf-8\"|\"base64\"),
-                \"recipient\" (RSA or X25519 public key PEM: the answer has
-                \"wrapped_key\" and \"wrap\" instead of \"key\")
-POST /decrypt/                 {\"data\", \"key\", \"mac\", \"nonce\"} as returned above
-                               (+ \"aad\", \"encoding\") -> {\"data\": \"<clear text>\"}
-POST /oracleinvocation/batch   {\"items\": [request, ...]} -> {\"items\": [answer or error, ...]}
-POST /decrypt/batch            the same for decryption
-POST /keypair/                 {\"algorithm\": \"rsa-2048\"|\"rsa-3072\"|\"rsa-4096\"|\"ecdsa-p256\"|
-                               \"ecdsa-p384\"|\"ed25519\"|\"x25519\"}
-                               -> {\"algorithm\", \"private_key_pem\", \"public_key_pem\"}
-GET  /                         this note
-
-Send bodies with Content-Type: application/json. Errors are {\"error\", \"code\"}.
-Example:
   curl --cacert certs/dev-ca.pem -H 'Content-Type: application/json' \\
        -d '{\"data\":\"hi\"}' https://localhost:8443/oracleinvocation/
+
+The API, with a page to try it:  GET /docs/
+The OpenAPI 3.1 document:        GET /openapi.json
 ";
+
+/// A request body for `POST /decrypt/` that opens as it is, for the OpenAPI document's "Try it
+/// out": "attack at dawn" sealed under an example key (the bytes 0 to 31) and nonce (0 to 11),
+/// with the associated data "order 7" or none. A published key protects nothing: it is only
+/// an example.
+fn decrypt_example(with_aad: bool) -> serde_json::Value {
+    let (data, key, nonce) = (
+        "JnaieqaO4nr5YfPqxoc=",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "AAECAwQFBgcICQoL",
+    );
+    if with_aad {
+        let mac = "A5O8IZseju1ooaO260pH4Q==";
+        serde_json::json!({"data": data, "key": key, "mac": mac, "nonce": nonce, "aad": "order 7"})
+    } else {
+        let mac = "SmRejiClTg6jo+JyJH8ShA==";
+        serde_json::json!({"data": data, "key": key, "mac": mac, "nonce": nonce})
+    }
+}
+
+/// The error answers every endpoint that reads a JSON body can give, for `#[utoipa::path]`.
+pub(crate) struct BodyErrors;
+
+impl utoipa::IntoResponses for BodyErrors {
+    fn responses()
+    -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, ResponsesBuilder};
+        let error = |description: &str| {
+            let schema = Ref::from_schema_name("ErrorBody");
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(schema)).build(),
+                )
+                .build()
+        };
+        ResponsesBuilder::new()
+            .response("400", error("Malformed request; see `code`"))
+            .response("408", error("The body stalled"))
+            .response("413", error("Body or batch too large"))
+            .response("415", error("Not `application/json`"))
+            .build()
+            .into()
+    }
+}
 
 /// Registers every route. Each path answers its own methods and a JSON 405 (with `Allow`) for
 /// the rest; both spellings of each path, with and without the trailing slash, are the same
@@ -119,6 +152,7 @@ where
         .default_service(web::to(|| not_allowed("GET, HEAD")))
 }
 
+/// A short plain-text note that points to these docs.
 #[utoipa::path(get, path = "/", tag = "operations",
     responses((status = 200, description = "A plain-text usage note", body = String, content_type = "text/plain")))]
 pub(crate) async fn usage() -> HttpResponse {
@@ -127,9 +161,12 @@ pub(crate) async fn usage() -> HttpResponse {
         .body(USAGE)
 }
 
-#[utoipa::path(post, path = "/oracleinvocation/", tag = "oracle", request_body = EncryptRequest,
-    responses((status = 200, description = "Sealed under a fresh key and nonce", body = Envelope), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
-/// `POST /oracleinvocation/`: seal the clear text under a fresh key and nonce.
+#[utoipa::path(post, path = "/oracleinvocation/", tag = "oracle", request_body(content = EncryptRequest, example = json!({"data": "attack at dawn"})),
+    responses((status = 200, description = "Sealed under a fresh key and nonce", body = Envelope), BodyErrors))]
+/// Encrypt clear text under a fresh key and nonce.
+///
+/// The answer holds everything needed to decrypt: ciphertext, key, tag and nonce, each in
+/// standard base64. Nothing is kept.
 pub(crate) async fn encrypt(
     JsonBytes(body): JsonBytes,
     metrics: web::Data<Metrics>,
@@ -140,10 +177,13 @@ pub(crate) async fn encrypt(
     Ok(json_body(answer.to_json()))
 }
 
-#[utoipa::path(post, path = "/decrypt/", tag = "oracle", request_body = DecryptRequest,
-    responses((status = 200, description = "The clear text", body = DecryptResponse), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody),
+#[utoipa::path(post, path = "/decrypt/", tag = "oracle", request_body(content = DecryptRequest, example = json!(decrypt_example(false))),
+    responses((status = 200, description = "The clear text", body = DecryptResponse), BodyErrors,
         (status = 422, description = "Binary clear text asked for as UTF-8", body = ErrorBody)))]
-/// `POST /decrypt/`: open an envelope the oracle returned.
+/// Decrypt an envelope the oracle returned.
+///
+/// Send the answer of the encrypt endpoint as it is, with the same associated data if there
+/// was any. Anything that is not authentic is one opaque `decryption_failed`.
 pub(crate) async fn decrypt(
     JsonBody(request): JsonBody<DecryptRequest>,
     metrics: web::Data<Metrics>,
@@ -153,9 +193,12 @@ pub(crate) async fn decrypt(
     Ok(json(&opened))
 }
 
-#[utoipa::path(post, path = "/oracleinvocation/batch", tag = "oracle", request_body = Batch<EncryptRequest>,
-    responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<Envelope>>), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
-/// `POST /oracleinvocation/batch`: [`encrypt`] for each item, each with its own key and nonce.
+#[utoipa::path(post, path = "/oracleinvocation/batch", tag = "oracle", request_body(content = Batch<EncryptRequest>, example = json!({"items": [{"data": "attack at dawn"}, {"data": "pay 10", "aad": "order 7", "key_bits": 128}]})),
+    responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<Envelope>>), BodyErrors))]
+/// Encrypt many clear texts in one request.
+///
+/// Each item is sealed as the single endpoint would, under its own fresh key and nonce, and
+/// fails on its own.
 pub(crate) async fn encrypt_batch(
     JsonBytes(mut body): JsonBytes,
     limit: web::Data<MaxBatchItems>,
@@ -173,9 +216,11 @@ pub(crate) async fn encrypt_batch(
     answered
 }
 
-#[utoipa::path(post, path = "/decrypt/batch", tag = "oracle", request_body = Batch<DecryptRequest>,
-    responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<DecryptResponse>>), (status = 400, description = "Malformed request; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body or batch too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody)))]
-/// `POST /decrypt/batch`: [`decrypt`] for each item.
+#[utoipa::path(post, path = "/decrypt/batch", tag = "oracle", request_body(content = Batch<DecryptRequest>, example = json!({"items": [decrypt_example(false), decrypt_example(true)]})),
+    responses((status = 200, description = "One answer per item, in order", body = Batch<BatchItem<DecryptResponse>>), BodyErrors))]
+/// Decrypt many envelopes in one request.
+///
+/// Each item is opened as the single endpoint would, and fails on its own.
 pub(crate) async fn decrypt_batch(
     JsonBytes(mut body): JsonBytes,
     limit: web::Data<MaxBatchItems>,
@@ -208,10 +253,12 @@ fn each_item<T: DeserializeOwned, R: Serialize>(
     Ok(json(&Batch { items }))
 }
 
-#[utoipa::path(post, path = "/keypair/", tag = "keys", request_body = KeypairRequest,
+#[utoipa::path(post, path = "/keypair/", tag = "keys", request_body(content = KeypairRequest, example = json!({"algorithm": "x25519"})),
     responses((status = 200, description = "A fresh key pair, not kept", body = Keypair), (status = 400, description = "Malformed request or unknown algorithm; see `code`", body = ErrorBody), (status = 408, description = "The body stalled", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 503, description = "Too many RSA key pairs being generated; retry after `Retry-After` seconds", body = ErrorBody)))]
-/// `POST /keypair/`: a fresh asymmetric key pair, PKCS#8 and SubjectPublicKeyInfo PEM.
+/// Generate a fresh asymmetric key pair.
+///
+/// The private key is PKCS#8 PEM, the public key SubjectPublicKeyInfo PEM. Nothing is kept.
 pub(crate) async fn keypair(
     JsonBody(request): JsonBody<KeypairRequest>,
     keygen: web::Data<KeygenLimiter>,
@@ -224,7 +271,7 @@ pub(crate) async fn keypair(
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "Alive", body = Health, example = json!({"status": "ok"}))))]
-/// `GET /healthz`: the process is alive and answering.
+/// Tell whether the process is alive and answering.
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
@@ -233,7 +280,9 @@ pub(crate) async fn healthz() -> HttpResponse {
 
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready for traffic", body = Health, example = json!({"status": "ready"}))))]
-/// `GET /readyz`: certificates are loaded and the listener accepts: ready for traffic.
+/// Tell whether the server is ready for traffic.
+///
+/// Certificates are loaded and the listener accepts connections.
 pub(crate) async fn readyz() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
@@ -242,14 +291,14 @@ pub(crate) async fn readyz() -> HttpResponse {
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4")))]
-/// `GET /metrics`: Prometheus text exposition format.
+/// Counters and histograms in the Prometheus text exposition format.
 pub(crate) async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())
 }
 
-/// `GET /openapi.json`: this API's OpenAPI 3.1 document.
+/// This API's OpenAPI 3.1 document.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 pub(crate) async fn openapi_json() -> HttpResponse {

@@ -30,6 +30,7 @@ use crate::crypto::{Bits, KeySize, NonceSize};
         crate::api::metrics,
         crate::api::openapi_json,
     ),
+    components(schemas(crate::error::ErrorBody)),
     tags((name = "oracle", description = "Encryption and decryption"), (name = "keys", description = "Asymmetric key pairs, handed out and forgotten"), (name = "operations", description = "Probes, metrics and documentation"))
 )]
 #[derive(Debug)]
@@ -66,4 +67,84 @@ fn bits_schema<T: Bits>(description: &str) -> RefOr<Schema> {
         .default(Some(T::default().into().into()))
         .description(Some(description))
         .into()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+mod tests {
+    use actix_web::test::{self, TestRequest};
+    use serde_json::Value;
+
+    use crate::server::{AppState, app};
+
+    fn document() -> Value {
+        serde_json::from_str(super::json()).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn every_request_body_example_is_answered_200_as_it_is() {
+        let service = test::init_service(app(AppState::default())).await;
+        let document = document();
+        let mut tried = 0;
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            let Some(post) = operations.get("post") else {
+                continue;
+            };
+            let example = &post["requestBody"]["content"]["application/json"]["example"];
+            assert!(example.is_object(), "POST {path} has no request example");
+            let request = TestRequest::post()
+                .uri(path)
+                .insert_header(("content-type", "application/json"))
+                .set_payload(example.to_string())
+                .to_request();
+            let response = test::call_service(&service, request).await;
+            let status = response.status();
+            let body = test::read_body(response).await;
+            assert_eq!(status, 200, "POST {path} with its example: {body:?}");
+            if path.ends_with("batch") {
+                let answer: Value = serde_json::from_slice(&body).unwrap();
+                for item in answer["items"].as_array().unwrap() {
+                    assert!(item.get("error").is_none(), "POST {path}: {item}");
+                }
+            }
+            tried += 1;
+        }
+        assert_eq!(tried, 5, "every POST endpoint is tried");
+    }
+
+    #[test]
+    fn summaries_and_descriptions_read_as_sentences_not_rustdoc() {
+        let document = document();
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                let summary = operation["summary"].as_str().unwrap_or_default();
+                assert!(
+                    summary.ends_with('.') && summary.starts_with(char::is_uppercase),
+                    "{method} {path}: summary {summary:?}"
+                );
+                let description = operation["description"].as_str().unwrap_or_default();
+                for text in [summary, description] {
+                    assert!(
+                        !text.contains("[`") && !text.contains("`POST") && !text.contains("`GET"),
+                        "{method} {path}: {text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn body_reading_endpoints_document_the_shared_error_answers() {
+        let document = document();
+        for path in ["/oracleinvocation/", "/decrypt/", "/oracleinvocation/batch"] {
+            let responses = &document["paths"][path]["post"]["responses"];
+            for status in ["400", "408", "413", "415"] {
+                let schema = &responses[status]["content"]["application/json"]["schema"];
+                assert_eq!(
+                    schema["$ref"], "#/components/schemas/ErrorBody",
+                    "{path} {status}"
+                );
+            }
+        }
+    }
 }

@@ -419,7 +419,7 @@ async fn wrong_methods_are_a_json_405_with_allow() {
 }
 
 #[tokio::test]
-async fn root_is_a_plain_text_usage_note() {
+async fn root_is_a_plain_text_note_that_points_to_the_docs() {
     let server = spawn().await;
     let response = client(&server.ca_pem)
         .get(server.url("/"))
@@ -434,7 +434,15 @@ async fn root_is_a_plain_text_usage_note() {
             .starts_with("text/plain")
     );
     let text = response.text().await.unwrap();
-    assert!(text.contains("POST /oracleinvocation/") && text.contains("POST /decrypt/"));
+    assert!(
+        text.contains("GET /docs/") && text.contains("GET /openapi.json"),
+        "{text}"
+    );
+    // A pointer, not a third copy of the contract (docs/WIRE.md and OpenAPI hold it).
+    assert!(
+        !text.contains("nonce_bits") && !text.contains("POST /decrypt/"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
