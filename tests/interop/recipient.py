@@ -26,7 +26,7 @@ from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKey, OpenError
 
 from oracle import Oracle, b64, check, finish, unb64
 
-# The wire contract, as the README documents it.
+# The wire contract, as docs/WIRE.md documents it (Recipients).
 WRAP_RSA = "rsa-oaep-sha256"
 WRAP_HPKE = "hpke-x25519-sha256-aes256gcm"
 HPKE_INFO = b"gcm-oracle wrapped key"
