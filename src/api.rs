@@ -1,24 +1,22 @@
-//! HTTP handlers and routes, nothing else: decoding is in [`crate::body`] and
-//! [`crate::envelope`], cryptography in [`crate::crypto`], error mapping in [`crate::error`].
+//! HTTP handlers, nothing else. The route table is [`crate::routes`]; reading bodies is
+//! [`crate::body`]'s, sealing and opening [`crate::oracle`]'s, error mapping [`crate::error`]'s.
 
-use actix_web::body::{BodySize, EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::ContentType;
-use actix_web::middleware::Next;
-use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use utoipa_swagger_ui::SwaggerUi;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::batch::{Batch, BatchItem, parse_items};
 use crate::body::{JsonBody, JsonBytes, parse_object};
-use crate::envelope::{Answer, DecryptRequest, EncryptRequest};
+use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::envelope::{DecryptResponse, Envelope};
 use crate::error::{Error, ErrorBody};
-use crate::keypair::{KeygenLimiter, Keypair, KeypairRequest};
+use crate::keygen::KeygenLimiter;
+use crate::keypair::{Keypair, KeypairRequest};
 use crate::metrics::Metrics;
+use crate::oracle::Answer;
 
 /// The most items a batch may hold, shared with the handlers through app data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,70 +84,6 @@ impl utoipa::IntoResponses for BodyErrors {
             .build()
             .into()
     }
-}
-
-/// Registers every route. Each path answers its own methods and a JSON 405 (with `Allow`) for
-/// the rest; both spellings of each path, with and without the trailing slash, are the same
-/// endpoint.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    post(cfg, "/oracleinvocation", encrypt);
-    post(cfg, "/decrypt", decrypt);
-    post(cfg, "/oracleinvocation/batch", encrypt_batch);
-    post(cfg, "/decrypt/batch", decrypt_batch);
-    post(cfg, "/keypair", keypair);
-    cfg.service(get_resource("/", usage))
-        .service(get_resource("/healthz", healthz))
-        .service(get_resource("/readyz", readyz))
-        .service(get_resource("/metrics", metrics))
-        .service(get_resource("/openapi.json", openapi_json))
-        .service(
-            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
-        )
-        // Swagger UI answers GET only; every other method on its pages is a JSON 405.
-        .service(web::resource("/docs/{_:.*}").default_service(web::to(|| not_allowed("GET"))))
-        .service(
-            web::resource("/docs")
-                .route(web::get().to(|| async {
-                    HttpResponse::PermanentRedirect()
-                        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
-                        .finish()
-                }))
-                .default_service(web::to(|| not_allowed("GET"))),
-        )
-        .default_service(web::to(not_found));
-}
-
-/// Registers `handler` for POST at `path` and at `path/`, with a JSON 405 (`Allow: POST`) for
-/// other methods. Two static resources, not one with two patterns: actix matches a
-/// multi-pattern resource with a regular expression, which cost half the time of a small
-/// request (measured with `cargo bench -- request`).
-fn post<F, Args>(cfg: &mut web::ServiceConfig, path: &str, handler: F)
-where
-    F: Handler<Args> + Clone,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    for path in [path.to_owned(), format!("{path}/")] {
-        cfg.service(
-            web::resource(path)
-                .route(web::post().to(handler.clone()))
-                .default_service(web::to(|| not_allowed("POST"))),
-        );
-    }
-}
-
-/// A resource answering GET and HEAD with `handler`, and a JSON 405 with `Allow: GET, HEAD`
-/// otherwise.
-fn get_resource<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: Handler<Args> + Clone,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-        .default_service(web::to(|| not_allowed("GET, HEAD")))
 }
 
 /// A short plain-text note that points to these docs.
@@ -298,50 +232,11 @@ pub(crate) async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
         .body(metrics.render())
 }
 
-/// This API's OpenAPI 3.1 document.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
-pub(crate) async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(crate::openapi::json())
-}
-
 /// The body of the health probes.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct Health {
     /// `ok` or `ready`.
     status: &'static str,
-}
-
-/// Middleware: an empty 404 from a service that is not ours (Swagger UI's asset handler) becomes
-/// the usual JSON `not_found`, so every error stays JSON.
-///
-/// # Errors
-///
-/// Only what the inner service returns.
-pub async fn empty_404_as_json(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let res = next.call(req).await?;
-    let empty = matches!(
-        res.response().body().size(),
-        BodySize::None | BodySize::Sized(0)
-    );
-    if res.status() == StatusCode::NOT_FOUND && empty {
-        let (req, _) = res.into_parts();
-        return Ok(ServiceResponse::from_err(Error::NotFound, req).map_into_right_body());
-    }
-    Ok(res.map_into_left_body())
-}
-
-async fn not_allowed(allow: &'static str) -> Result<HttpResponse, Error> {
-    Err(Error::MethodNotAllowed { allow })
-}
-
-async fn not_found() -> Result<HttpResponse, Error> {
-    Err(Error::NotFound)
 }
 
 fn json(value: &impl Serialize) -> HttpResponse {

@@ -234,90 +234,15 @@ fn x25519_pair() -> Result<DerPair, Failed> {
     Ok((private, public))
 }
 
-/// How many key pairs may wait for a slot, per slot, before more are refused with 503.
-#[cfg(feature = "server")]
-const QUEUE_PER_SLOT: usize = 4;
-
-/// Runs slow (RSA) generations on the blocking thread pool, at most `slots` at a time, so key
-/// generation cannot take the request threads or all the cores from encryption traffic. A
-/// bounded number wait their turn; beyond that, requests are refused at once.
-#[cfg(feature = "server")]
-#[derive(Clone, Debug)]
-pub struct KeygenLimiter {
-    running: std::sync::Arc<tokio::sync::Semaphore>,
-    admitted: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-#[cfg(feature = "server")]
-impl Default for KeygenLimiter {
-    fn default() -> Self {
-        Self::new(Self::default_slots())
-    }
-}
-
-#[cfg(feature = "server")]
-impl KeygenLimiter {
-    /// At most `slots` slow generations at once, and `4 × slots` more waiting.
-    #[must_use]
-    pub fn new(slots: std::num::NonZeroUsize) -> Self {
-        let slots = slots.get();
-        Self {
-            running: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
-            admitted: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                slots.saturating_mul(QUEUE_PER_SLOT + 1),
-            )),
-        }
-    }
-
-    /// The server's default: half the CPU cores, at least one, so RSA generation never holds
-    /// every core.
-    #[must_use]
-    pub fn default_slots() -> std::num::NonZeroUsize {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        std::num::NonZeroUsize::new(cores / 2).unwrap_or(std::num::NonZeroUsize::MIN)
-    }
-
-    /// Generates a key pair: fast algorithms right here, slow ones on the blocking pool once
-    /// a slot is free.
-    ///
-    /// # Errors
-    ///
-    /// [`crate::Error::KeygenBusy`] when every slot and queue place is taken.
-    pub async fn generate(&self, algorithm: Algorithm) -> Result<Keypair, crate::Error> {
-        if !algorithm.is_slow() {
-            return Ok(generate(algorithm)?);
-        }
-        let admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| crate::Error::KeygenBusy)?;
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| crate::Error::KeygenBusy)?;
-        // The permits travel with the work: a client that hangs up does not free the slot
-        // while its generation still runs.
-        let generated = actix_web::web::block(move || {
-            let _permits = (admitted, running);
-            generate(algorithm)
-        })
-        .await;
-        // A panic on the blocking pool is the library failing, like a generation error.
-        Ok(generated.unwrap_or(Err(KeygenFailed(algorithm)))?)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Parses both PEMs back with aws-lc-rs and checks the private key's public half is the
     /// public key handed out.
-    fn assert_pair_matches(pair: &Keypair) {
+    /// The private key and the public key are one pair of the algorithm named.
+    pub(crate) fn assert_pair_matches(pair: &Keypair) {
         let (label, private) = SecretDocument::from_pem(&pair.private_key_pem).unwrap();
         assert_eq!(label, "PRIVATE KEY");
         let (label, public) = spki::Document::from_pem(&pair.public_key_pem).unwrap();
@@ -387,26 +312,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", algorithm.name()));
             assert_eq!(serde_json::from_str::<Algorithm>(&json).unwrap(), algorithm);
         }
-    }
-
-    #[cfg(feature = "server")]
-    #[tokio::test]
-    async fn slow_generations_beyond_the_queue_are_refused_at_once() {
-        let limiter = KeygenLimiter::new(std::num::NonZeroUsize::MIN);
-        // One slot and four queue places: the sixth is refused while the others still wait.
-        // Each RSA-4096 generation takes far longer than polling six futures once.
-        let attempts = (0..6).map(|_| limiter.generate(Algorithm::Rsa4096));
-        let results = futures_util::future::join_all(attempts).await;
-        let busy = results
-            .iter()
-            .filter(|result| matches!(result, Err(crate::Error::KeygenBusy)))
-            .count();
-        assert_eq!(busy, 1);
-        for pair in results.into_iter().flatten() {
-            assert_pair_matches(&pair);
-        }
-        // Fast algorithms never queue.
-        assert!(limiter.generate(Algorithm::X25519).await.is_ok());
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub mod batch;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
+pub mod oracle;
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -80,6 +81,8 @@ pub mod body;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
+pub mod keygen;
+#[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
 pub mod offline;
@@ -89,6 +92,8 @@ pub mod openapi;
 pub mod probe;
 #[cfg(feature = "server")]
 pub mod redirect;
+#[cfg(feature = "server")]
+pub mod routes;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
@@ -102,10 +107,10 @@ pub use crypto::{
     open, open_with, seal, seal_with,
 };
 pub use envelope::{
-    Answer, AnswerJson, DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope,
-    EnvelopeError, Field, Wrap,
+    DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field, Wrap,
 };
 pub use error::{Error, ErrorBody};
+pub use oracle::{Answer, AnswerJson};
 
 #[cfg(feature = "client")]
 pub use client::Client;

@@ -4,6 +4,8 @@
 
 use std::sync::OnceLock;
 
+use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
 use utoipa::OpenApi;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -28,13 +30,22 @@ use crate::crypto::{Bits, KeySize, NonceSize};
         crate::api::healthz,
         crate::api::readyz,
         crate::api::metrics,
-        crate::api::openapi_json,
+        openapi_json,
     ),
     components(schemas(crate::error::ErrorBody)),
     tags((name = "oracle", description = "Encryption and decryption"), (name = "keys", description = "Asymmetric key pairs, handed out and forgotten"), (name = "operations", description = "Probes, metrics and documentation"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+pub(crate) async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(json())
+}
 
 /// The document as JSON, built once.
 pub fn json() -> &'static str {

@@ -8,12 +8,13 @@ use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::api::{self, MaxBatchItems};
+use crate::api::MaxBatchItems;
 use crate::body::BodyLimits;
 use crate::config::ServeArgs;
-use crate::keypair::KeygenLimiter;
+use crate::keygen::KeygenLimiter;
 use crate::metrics::Metrics;
 use crate::redirect;
+use crate::routes;
 use crate::telemetry;
 use crate::tls::{self, DevCertStatus, ReloadableCert, TlsError};
 
@@ -95,8 +96,8 @@ pub fn app(
         .app_data(web::Data::new(state.max_batch_items))
         .app_data(web::Data::new(state.keygen))
         .app_data(web::Data::new(state.metrics))
-        .configure(api::routes)
-        .wrap(from_fn(api::empty_404_as_json))
+        .configure(routes::routes)
+        .wrap(from_fn(routes::empty_404_as_json))
         .wrap(
             DefaultHeaders::new()
                 .add((header::CACHE_CONTROL, "no-store"))
