@@ -1,15 +1,12 @@
 //! TLS: real certificates in every key format, protocol versions and ALPN.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
-use common::pki::{KeyFormat, Pki};
-use common::{client, connect, spawn, spawn_trusting, tls_config, tls_config_with};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio_rustls::rustls::version::{TLS12, TLS13};
 use tokio_rustls::rustls::{ProtocolVersion, SupportedProtocolVersion};
+
+use crate::helpers::pki::{KeyFormat, Pki};
+use crate::helpers::{connect, spawn, spawn_trusting, tls_config, tls_config_with};
 
 #[tokio::test]
 async fn serves_real_certificates_with_rsa_and_ecdsa_keys_in_every_pem_format() {
@@ -27,12 +24,9 @@ async fn serves_real_certificates_with_rsa_and_ecdsa_keys_in_every_pem_format() 
             ],
         )
         .await;
-        let response = client(&server.ca_pem)
-            .post(server.url("/oracleinvocation/"))
-            .json(&json!({ "data": name }))
-            .send()
-            .await
-            .unwrap();
+        let response = server
+            .post_json("/oracleinvocation/", &json!({ "data": name }))
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "{name}");
     }
 }
