@@ -31,7 +31,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # ---- test: `docker build --target test .` runs the whole suite in the build environment.
 FROM build AS test
-# tests/fuzz_corpus.rs replays the fuzz corpus through the fuzz harness.
+# tests/library/fuzz_corpus.rs replays the fuzz corpus through the fuzz harness.
 COPY fuzz/src ./fuzz/src
 COPY fuzz/corpus ./fuzz/corpus
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -136,7 +136,7 @@ fn reserve_zeroizing(body: &mut Vec<u8>, more: usize, announced: Option<usize>) 
 
 /// Decodes a request body that must be a JSON object into `T`: what the server does with every
 /// JSON body it accepts, after the size and content-type checks. Public so the fuzz targets
-/// and the corpus test (`fuzz/`, `tests/fuzz_corpus.rs`) decode exactly as the server does.
+/// and the corpus test (`fuzz/`, `tests/library/fuzz_corpus.rs`) decode exactly as the server does.
 ///
 /// serde's derived structs would also accept an array of the field values in order, which no
 /// caller means to send: anything but an object is refused. Trailing bytes after the object

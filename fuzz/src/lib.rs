@@ -2,10 +2,10 @@
 //! through the same public API the server's handlers use, and panics if a property breaks.
 //!
 //! One copy of this logic serves twice: `cargo +nightly fuzz run <target>` (the one-line
-//! targets in `fuzz/fuzz_targets/`), and `tests/fuzz_corpus.rs`, which replays the committed
-//! corpus on stable with `#[path]` so `cargo test` checks every seed. So this file depends on
-//! nothing but `gcm-oracle`, `base64` and `serde_json`, and uses no `unwrap` or `expect`:
-//! every failure is a `panic!` that says which property broke.
+//! targets in `fuzz/fuzz_targets/`), and `tests/library/fuzz_corpus.rs`, which replays the
+//! committed corpus on stable with `#[path]` so `cargo test` checks every seed. So this file
+//! depends on nothing but `gcm-oracle`, `base64` and `serde_json`, and uses no `unwrap` or
+//! `expect`: every failure is a `panic!` that says which property broke.
 //!
 //! The properties, besides "no panic, no hang":
 //! - every error a body can cause is a 4xx, and decoding errors are `malformed_json` or

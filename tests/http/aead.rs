@@ -1,26 +1,21 @@
 //! Black-box tests of the AEAD options (aad, key and nonce sizes, encodings) and the batch
-//! endpoints, including the whole Wycheproof AES-GCM suite through `/decrypt/batch`.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
+//! endpoints, including the whole Wycheproof AES-GCM suite through `/decrypt/`.
 
 use std::collections::HashSet;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{post_json as post, spawn, spawn_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn decoded_len(value: &Value) -> usize {
-    STANDARD.decode(value.as_str().unwrap()).unwrap().len()
-}
+use crate::helpers::{decoded_len, spawn, spawn_with};
 
 #[tokio::test]
 async fn a_request_with_only_data_keeps_the_original_response_shape() {
     let server = spawn().await;
-    let (status, body) = post(&server, "/oracleinvocation/", &json!({ "data": "hi" })).await;
+    let (status, body) = server
+        .post_json_answer("/oracleinvocation/", &json!({ "data": "hi" }))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let mut fields: Vec<&String> = body.as_object().unwrap().keys().collect();
     fields.sort_unstable();
@@ -38,12 +33,14 @@ async fn every_key_and_nonce_size_seals_and_opens_with_sizes_read_from_the_envel
         for nonce_bits in [96, 128] {
             let request =
                 json!({ "data": "sized", "key_bits": key_bits, "nonce_bits": nonce_bits });
-            let (status, envelope) = post(&server, "/oracleinvocation/", &request).await;
+            let (status, envelope) = server
+                .post_json_answer("/oracleinvocation/", &request)
+                .await;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(decoded_len(&envelope["key"]), key_bits / 8);
             assert_eq!(decoded_len(&envelope["nonce"]), nonce_bits / 8);
             assert_eq!(decoded_len(&envelope["mac"]), 16);
-            let (status, opened) = post(&server, "/decrypt/", &envelope).await;
+            let (status, opened) = server.post_json_answer("/decrypt/", &envelope).await;
             assert_eq!(
                 (status, opened),
                 (StatusCode::OK, json!({ "data": "sized" }))
@@ -56,7 +53,9 @@ async fn every_key_and_nonce_size_seals_and_opens_with_sizes_read_from_the_envel
 async fn the_original_python_format_is_128_bit_key_and_nonce() {
     let server = spawn().await;
     let request = json!({ "data": "legacy", "key_bits": 128, "nonce_bits": 128 });
-    let (_, envelope) = post(&server, "/oracleinvocation/", &request).await;
+    let (_, envelope) = server
+        .post_json_answer("/oracleinvocation/", &request)
+        .await;
     assert_eq!(
         (
             decoded_len(&envelope["key"]),
@@ -82,14 +81,18 @@ async fn invalid_sizes_and_encodings_are_400_naming_the_allowed_values() {
             "`utf-8` or `base64`",
         ),
     ] {
-        let (status, error) = post(&server, "/oracleinvocation/", &request).await;
+        let (status, error) = server
+            .post_json_answer("/oracleinvocation/", &request)
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{request}");
         assert_eq!(error["code"], "invalid_request");
         assert!(error["error"].as_str().unwrap().contains(needle), "{error}");
     }
-    let (_, mut envelope) = post(&server, "/oracleinvocation/", &json!({ "data": "x" })).await;
+    let (_, mut envelope) = server
+        .post_json_answer("/oracleinvocation/", &json!({ "data": "x" }))
+        .await;
     envelope["nonce"] = STANDARD.encode([0u8; 8]).into();
-    let (status, error) = post(&server, "/decrypt/", &envelope).await;
+    let (status, error) = server.post_json_answer("/decrypt/", &envelope).await;
     assert_eq!(
         (status, error["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_length"))
@@ -105,12 +108,12 @@ async fn invalid_sizes_and_encodings_are_400_naming_the_allowed_values() {
 #[tokio::test]
 async fn aad_is_authenticated_not_returned_and_needed_to_decrypt() {
     let server = spawn().await;
-    let (_, envelope) = post(
-        &server,
-        "/oracleinvocation/",
-        &json!({ "data": "pay 10", "aad": "order 7" }),
-    )
-    .await;
+    let (_, envelope) = server
+        .post_json_answer(
+            "/oracleinvocation/",
+            &json!({ "data": "pay 10", "aad": "order 7" }),
+        )
+        .await;
     assert_eq!(
         envelope.as_object().unwrap().len(),
         4,
@@ -118,7 +121,7 @@ async fn aad_is_authenticated_not_returned_and_needed_to_decrypt() {
     );
     let mut request = envelope.clone();
     request["aad"] = "order 7".into();
-    let (status, opened) = post(&server, "/decrypt/", &request).await;
+    let (status, opened) = server.post_json_answer("/decrypt/", &request).await;
     assert_eq!(
         (status, opened),
         (StatusCode::OK, json!({ "data": "pay 10" }))
@@ -130,7 +133,7 @@ async fn aad_is_authenticated_not_returned_and_needed_to_decrypt() {
         if let Some(aad) = aad {
             request["aad"] = aad.into();
         }
-        failures.push(post(&server, "/decrypt/", &request).await);
+        failures.push(server.post_json_answer("/decrypt/", &request).await);
     }
     for (status, error) in &failures {
         assert_eq!(*status, StatusCode::BAD_REQUEST);
@@ -147,14 +150,16 @@ async fn base64_encoding_carries_any_bytes_both_ways() {
     let request = json!({
         "data": STANDARD.encode(binary), "aad": STANDARD.encode(aad), "encoding": "base64"
     });
-    let (status, envelope) = post(&server, "/oracleinvocation/", &request).await;
+    let (status, envelope) = server
+        .post_json_answer("/oracleinvocation/", &request)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(decoded_len(&envelope["data"]), binary.len());
 
     let mut request = envelope.clone();
     request["aad"] = STANDARD.encode(aad).into();
     request["encoding"] = "base64".into();
-    let (status, opened) = post(&server, "/decrypt/", &request).await;
+    let (status, opened) = server.post_json_answer("/decrypt/", &request).await;
     assert_eq!(
         (status, opened),
         (StatusCode::OK, json!({ "data": STANDARD.encode(binary) }))
@@ -168,19 +173,19 @@ async fn base64_encoding_carries_any_bytes_both_ways() {
         "data": request["data"], "key": request["key"], "mac": request["mac"],
         "nonce": request["nonce"], "aad": "\u{80}\u{0}"
     });
-    let (status, error) = post(&server, "/decrypt/", &text_request).await;
+    let (status, error) = server.post_json_answer("/decrypt/", &text_request).await;
     // The aad as UTF-8 text is different bytes (U+0080 is two bytes): authentication fails.
     assert_eq!(
         (status, error["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("decryption_failed"))
     );
-    let (_, envelope) = post(
-        &server,
-        "/oracleinvocation/",
-        &json!({ "data": STANDARD.encode(binary), "encoding": "base64" }),
-    )
-    .await;
-    let (status, error) = post(&server, "/decrypt/", &envelope).await;
+    let (_, envelope) = server
+        .post_json_answer(
+            "/oracleinvocation/",
+            &json!({ "data": STANDARD.encode(binary), "encoding": "base64" }),
+        )
+        .await;
+    let (status, error) = server.post_json_answer("/decrypt/", &envelope).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["code"], "plaintext_not_utf8");
     assert!(
@@ -205,7 +210,9 @@ async fn bad_base64_in_clear_text_fields_is_400_naming_the_field() {
             "`aad`",
         ),
     ] {
-        let (status, error) = post(&server, "/oracleinvocation/", &request).await;
+        let (status, error) = server
+            .post_json_answer("/oracleinvocation/", &request)
+            .await;
         assert_eq!(
             (status, error["code"].as_str()),
             (StatusCode::BAD_REQUEST, Some("invalid_base64"))
@@ -226,7 +233,9 @@ async fn batch_answers_in_order_with_per_item_errors() {
         { "data": "%%", "encoding": "base64" },
         { "data": "last" }
     ]});
-    let (status, answer) = post(&server, "/oracleinvocation/batch", &batch).await;
+    let (status, answer) = server
+        .post_json_answer("/oracleinvocation/batch", &batch)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let items = answer["items"].as_array().unwrap();
     assert_eq!(items.len(), 7);
@@ -254,7 +263,7 @@ async fn batch_answers_in_order_with_per_item_errors() {
     let mut tampered = items[6].clone();
     tampered["mac"] = items[0]["mac"].clone();
     let decrypt = json!({ "items": [items[0], second, tampered, items[6], { "data": "x" }] });
-    let (status, opened) = post(&server, "/decrypt/batch", &decrypt).await;
+    let (status, opened) = server.post_json_answer("/decrypt/batch", &decrypt).await;
     assert_eq!(status, StatusCode::OK);
     let opened = opened["items"].as_array().unwrap();
     assert_eq!(opened[0], json!({ "data": "first" }));
@@ -268,12 +277,9 @@ async fn batch_answers_in_order_with_per_item_errors() {
 async fn every_batch_item_gets_its_own_key_and_nonce() {
     let server = spawn().await;
     let items: Vec<Value> = (0..200).map(|_| json!({ "data": "same" })).collect();
-    let (_, answer) = post(
-        &server,
-        "/oracleinvocation/batch/",
-        &json!({ "items": items }),
-    )
-    .await;
+    let (_, answer) = server
+        .post_json_answer("/oracleinvocation/batch/", &json!({ "items": items }))
+        .await;
     let items = answer["items"].as_array().unwrap();
     let keys: HashSet<&str> = items
         .iter()
@@ -290,16 +296,17 @@ async fn every_batch_item_gets_its_own_key_and_nonce() {
 async fn batches_over_the_item_limit_are_413() {
     let server = spawn_with(&["--max-batch-items", "3"]).await;
     let item = json!({ "data": "x" });
-    let (status, _) = post(
-        &server,
-        "/oracleinvocation/batch",
-        &json!({ "items": [item, item, item] }),
-    )
-    .await;
+    let (status, _) = server
+        .post_json_answer(
+            "/oracleinvocation/batch",
+            &json!({ "items": [item, item, item] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     for path in ["/oracleinvocation/batch", "/decrypt/batch"] {
-        let (status, error) =
-            post(&server, path, &json!({ "items": [item, item, item, item] })).await;
+        let (status, error) = server
+            .post_json_answer(path, &json!({ "items": [item, item, item, item] }))
+            .await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_eq!(error["code"], "too_many_items");
     }
@@ -309,9 +316,13 @@ async fn batches_over_the_item_limit_are_413() {
 async fn the_default_item_limit_is_1000() {
     let server = spawn().await;
     let items = |n: usize| json!({ "items": vec![json!({ "data": "" }); n] });
-    let (status, _) = post(&server, "/oracleinvocation/batch", &items(1000)).await;
+    let (status, _) = server
+        .post_json_answer("/oracleinvocation/batch", &items(1000))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = post(&server, "/oracleinvocation/batch", &items(1001)).await;
+    let (status, _) = server
+        .post_json_answer("/oracleinvocation/batch", &items(1001))
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -323,14 +334,18 @@ async fn malformed_batches_are_rejected_whole() {
         json!({ "item": [] }),
         json!([]),
     ] {
-        let (status, error) = post(&server, "/oracleinvocation/batch", &body).await;
+        let (status, error) = server
+            .post_json_answer("/oracleinvocation/batch", &body)
+            .await;
         assert_eq!(
             (status, error["code"].as_str()),
             (StatusCode::BAD_REQUEST, Some("invalid_request")),
             "{body}"
         );
     }
-    let (status, answer) = post(&server, "/decrypt/batch", &json!({ "items": [] })).await;
+    let (status, answer) = server
+        .post_json_answer("/decrypt/batch", &json!({ "items": [] }))
+        .await;
     assert_eq!((status, answer), (StatusCode::OK, json!({ "items": [] })));
 }
 
@@ -376,7 +391,7 @@ async fn wycheproof_vectors_through_decrypt() {
     // One request per vector, through `/decrypt/` itself.
     let mut checked = 0;
     for (request, (tc_id, outcome)) in requests.iter().zip(&expected) {
-        let (status, item) = post(&server, "/decrypt/", request).await;
+        let (status, item) = server.post_json_answer("/decrypt/", request).await;
         match outcome {
             Ok(plaintext) => {
                 assert_eq!(status, StatusCode::OK, "tcId {tc_id}: {item}");

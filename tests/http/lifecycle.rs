@@ -1,20 +1,17 @@
 //! The binary in production: what it logs (and never logs), and graceful shutdown.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::pki::{KeyFormat, Pki};
-use common::process::start_logged;
-use common::{client, read_until_closed, send, tls_config};
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_rustls::rustls;
+
+use crate::helpers::pki::{KeyFormat, Pki};
+use crate::helpers::process::start_logged;
+use crate::helpers::{client, connect, read_until_closed, send, tls_config};
 
 #[tokio::test]
 async fn logs_never_contain_secrets_even_at_trace_level() {
@@ -162,7 +159,7 @@ async fn drains_then_exits(signal: Signal) {
         rustls::DEFAULT_VERSIONS,
         &[b"http/1.1".as_slice()],
     );
-    let mut stream = common::connect(addr, config).await.unwrap();
+    let mut stream = connect(addr, config).await.unwrap();
     let body = br#"{"data": "in flight during shutdown"}"#;
     let head = format!(
         "POST /oracleinvocation/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -195,7 +192,7 @@ async fn drains_then_exits(signal: Signal) {
 /// The DER of the certificate a new TLS connection is served.
 async fn served_certificate(addr: std::net::SocketAddr, ca_pem: &[u8]) -> Vec<u8> {
     let config = tls_config(ca_pem, rustls::DEFAULT_VERSIONS, &[b"http/1.1".as_slice()]);
-    let stream = common::connect(addr, config).await.unwrap();
+    let stream = connect(addr, config).await.unwrap();
     stream.get_ref().1.peer_certificates().unwrap()[0].to_vec()
 }
 
@@ -239,7 +236,7 @@ async fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_files_are_bad(
 
     // A connection opened before the reload.
     let config = tls_config(ca, rustls::DEFAULT_VERSIONS, &[b"http/1.1".as_slice()]);
-    let mut open = common::connect(addr, config).await.unwrap();
+    let mut open = connect(addr, config).await.unwrap();
     assert!(request_on(&mut open).await.starts_with("HTTP/1.1 200"));
 
     std::fs::copy(&ec.cert, &cert).unwrap();

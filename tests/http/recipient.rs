@@ -2,10 +2,6 @@
 //! a recipient's public key, and the receiving side opening with its private key through the
 //! library and through `gcm-oracle open`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
 use std::io::Write as _;
 use std::process::Stdio;
 
@@ -13,20 +9,12 @@ use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::signature::{self, KeyPair as _, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::process::gcm_oracle;
-use common::{TestServer, client, spawn, spawn_with};
-use gcm_oracle::client::ClientError;
-use gcm_oracle::{Algorithm, Client, Envelope, Keypair, SealOptions, Wrap, open_for_recipient};
+use gcm_oracle::{Algorithm, Envelope, Keypair, SealOptions, Wrap, open_for_recipient};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn client_for(server: &TestServer) -> Client {
-    Client::with_ca_pem(&server.url, &server.ca_pem).unwrap()
-}
-
-async fn post(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
-    let (status, body) = common::post_json(server, path, body).await;
-    (status.as_u16(), body)
-}
+use crate::helpers::process::gcm_oracle;
+use crate::helpers::{ClientError, spawn, spawn_with};
 
 /// The DER inside a PEM with `label`, checked to be the only thing in it.
 fn pem_der(pem: &str, label: &str) -> Vec<u8> {
@@ -94,10 +82,12 @@ fn spki_key_bits(spki: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn every_algorithm_gives_a_fresh_matching_pair_in_pkcs8_and_spki_pem() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     for algorithm in Algorithm::ALL {
-        let (status, body) = post(&server, "/keypair/", &json!({"algorithm": algorithm})).await;
-        assert_eq!(status, 200, "{algorithm}: {body}");
+        let (status, body) = server
+            .post_json_answer("/keypair/", &json!({"algorithm": algorithm}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{algorithm}: {body}");
         let fields: Vec<&str> = body
             .as_object()
             .unwrap()
@@ -134,36 +124,31 @@ async fn every_algorithm_gives_a_fresh_matching_pair_in_pkcs8_and_spki_pem() {
 #[tokio::test]
 async fn keypair_requests_are_validated_like_every_other_body() {
     let server = spawn().await;
-    let (status, body) = post(&server, "/keypair", &json!({"algorithm": "rsa-1024"})).await;
+    let (status, body) = server
+        .post_json_answer("/keypair", &json!({"algorithm": "rsa-1024"}))
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("invalid_request"))
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
     let message = body["error"].as_str().unwrap();
     assert!(
         message.contains("rsa-2048") && message.contains("x25519"),
         "{message}"
     );
-    let (status, body) = post(
-        &server,
-        "/keypair/",
-        &json!({"algorithm": "x25519", "bits": 1}),
-    )
-    .await;
+    let (status, body) = server
+        .post_json_answer("/keypair/", &json!({"algorithm": "x25519", "bits": 1}))
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("invalid_request"))
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
-    let (status, body) = post(&server, "/keypair/", &json!({})).await;
+    let (status, body) = server.post_json_answer("/keypair/", &json!({})).await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("invalid_request"))
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
-    let response = client(&server.ca_pem)
-        .get(server.url("/keypair/"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/keypair/").await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -174,7 +159,7 @@ async fn keypair_requests_are_validated_like_every_other_body() {
 #[tokio::test]
 async fn two_parties_exchange_a_message_sealed_for_the_receivers_public_key() {
     let server = spawn().await;
-    let alice = client_for(&server);
+    let alice = server.typed_client();
     for algorithm in [Algorithm::Rsa2048, Algorithm::X25519] {
         // B generates its pair offline and publishes only the public key.
         let dir = tempfile::tempdir().unwrap();
@@ -263,7 +248,7 @@ fn open_with_cli(
 #[tokio::test]
 async fn batch_items_are_sealed_for_their_own_recipients() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     let (rsa, x25519, ed25519) = (
         client.keypair(Algorithm::Rsa2048).await.unwrap(),
         client.keypair(Algorithm::X25519).await.unwrap(),
@@ -275,8 +260,10 @@ async fn batch_items_are_sealed_for_their_own_recipients() {
         {"data": "for nobody", "recipient": ed25519.public_key_pem},
         {"data": "plain"},
     ]});
-    let (status, body) = post(&server, "/oracleinvocation/batch", &body).await;
-    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .post_json_answer("/oracleinvocation/batch", &body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let items = body["items"].as_array().unwrap();
     let first: Envelope = serde_json::from_value(items[0].clone()).unwrap();
     assert_eq!(
@@ -295,7 +282,7 @@ async fn batch_items_are_sealed_for_their_own_recipients() {
 #[tokio::test]
 async fn unusable_recipients_are_a_400_listing_what_is_accepted() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     let ecdsa = client.keypair(Algorithm::EcdsaP384).await.unwrap();
     let x25519 = client.keypair(Algorithm::X25519).await.unwrap();
     for (recipient, code) in [
@@ -304,13 +291,17 @@ async fn unusable_recipients_are_a_400_listing_what_is_accepted() {
         // A private key sent by mistake is refused, and never echoed.
         (x25519.private_key_pem.as_str(), "invalid_recipient"),
     ] {
-        let (status, body) = post(
-            &server,
-            "/oracleinvocation/",
-            &json!({"data": "x", "recipient": recipient}),
-        )
-        .await;
-        assert_eq!((status, body["code"].as_str()), (400, Some(code)), "{body}");
+        let (status, body) = server
+            .post_json_answer(
+                "/oracleinvocation/",
+                &json!({"data": "x", "recipient": recipient}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}"
+        );
         let message = body["error"].as_str().unwrap();
         assert!(
             message.contains("RSA") && message.contains("X25519"),
@@ -326,7 +317,7 @@ async fn unusable_recipients_are_a_400_listing_what_is_accepted() {
 #[tokio::test]
 async fn rsa_generation_cannot_starve_encryption_traffic() {
     let server = spawn_with(&["--max-keygen", "1"]).await;
-    let http = client(&server.ca_pem);
+    let http = &server.client;
     let keygens: Vec<_> = (0..8)
         .map(|_| {
             let request = http
@@ -382,15 +373,15 @@ async fn rsa_generation_cannot_starve_encryption_traffic() {
 #[tokio::test]
 async fn a_null_recipient_is_refused_rather_than_read_as_none() {
     let server = spawn().await;
-    let (status, body) = post(
-        &server,
-        "/oracleinvocation/",
-        &json!({"data": "x", "recipient": null}),
-    )
-    .await;
+    let (status, body) = server
+        .post_json_answer(
+            "/oracleinvocation/",
+            &json!({"data": "x", "recipient": null}),
+        )
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("invalid_request"))
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
     assert!(body.get("key").is_none());
 }
@@ -445,18 +436,21 @@ async fn open_cli_takes_text_or_binary_aad_and_explains_wrong_input() {
     let public_pem = std::fs::read_to_string(out.join("public_key.pem")).unwrap();
     let key = out.join("private_key.pem");
 
-    let (_, text_aad) = post(
-        &server,
-        "/oracleinvocation/",
-        &json!({"data": "with aad", "aad": "order 7", "recipient": public_pem}),
-    )
-    .await;
-    let (_, binary_aad) = post(
-        &server,
-        "/oracleinvocation/",
-        &json!({"data": "d2l0aCBieXRlcw==", "aad": "AP8=", "encoding": "base64", "recipient": public_pem}),
-    )
-    .await;
+    let (_, text_aad) = server
+        .post_json_answer(
+            "/oracleinvocation/",
+            &json!({"data": "with aad", "aad": "order 7", "recipient": public_pem}),
+        )
+        .await;
+    let (_, binary_aad) = server
+        .post_json_answer(
+            "/oracleinvocation/",
+            &json!({
+                "data": "d2l0aCBieXRlcw==", "aad": "AP8=", "encoding": "base64",
+                "recipient": public_pem
+            }),
+        )
+        .await;
     let run =
         |extra: &[&str], stdin: &Value| open_with_cli(&key, extra, stdin.to_string().as_bytes());
     let opened = run(&["--aad", "order 7"], &text_aad);

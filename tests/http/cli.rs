@@ -1,18 +1,15 @@
 //! The `gcm-oracle` binary: what it logs at start, how it fails, and `gen-cert`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::client;
-use common::pki::{KeyFormat, Pki};
-use common::process::{Running, after, gcm_oracle, run_to_end, start};
 use reqwest::StatusCode;
 use serde_json::json;
+
+use crate::helpers::client;
+use crate::helpers::pki::{KeyFormat, Pki};
+use crate::helpers::process::{Running, after, gcm_oracle, run_to_end, start};
 
 #[tokio::test]
 async fn serve_logs_its_url_the_dev_ca_and_a_curl_line_that_works() {

@@ -1,15 +1,12 @@
 //! TLS: real certificates in every key format, protocol versions and ALPN.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
-use common::pki::{KeyFormat, Pki};
-use common::{client, connect, spawn, spawn_trusting, tls_config, tls_config_with};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio_rustls::rustls::version::{TLS12, TLS13};
 use tokio_rustls::rustls::{ProtocolVersion, SupportedProtocolVersion};
+
+use crate::helpers::pki::{KeyFormat, Pki};
+use crate::helpers::{connect, spawn, spawn_trusting, tls_config, tls_config_with};
 
 #[tokio::test]
 async fn serves_real_certificates_with_rsa_and_ecdsa_keys_in_every_pem_format() {
@@ -27,12 +24,9 @@ async fn serves_real_certificates_with_rsa_and_ecdsa_keys_in_every_pem_format() 
             ],
         )
         .await;
-        let response = client(&server.ca_pem)
-            .post(server.url("/oracleinvocation/"))
-            .json(&json!({ "data": name }))
-            .send()
-            .await
-            .unwrap();
+        let response = server
+            .post_json("/oracleinvocation/", &json!({ "data": name }))
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "{name}");
     }
 }
@@ -108,7 +102,7 @@ async fn http2_limits_and_flow_control_windows_are_the_documented_ones() {
     read.await
         .expect("SETTINGS and a connection WINDOW_UPDATE within 10 s");
     let settings = settings.unwrap();
-    // MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_HEADER_LIST_SIZE (README, Limits).
+    // MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_HEADER_LIST_SIZE (docs/WIRE.md, Limits).
     assert_eq!(settings.get(&0x3), Some(&128), "{settings:?}");
     assert_eq!(settings.get(&0x4), Some(&(2 << 20)), "{settings:?}");
     assert_eq!(settings.get(&0x6), Some(&(64 << 10)), "{settings:?}");

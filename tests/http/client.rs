@@ -1,20 +1,12 @@
 //! The typed client against a spawned server: every method, and how each server error code
 //! it can meet reaches the caller.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{TestServer, spawn, spawn_with};
-use gcm_oracle::client::ClientError;
 use gcm_oracle::{Client, Envelope, KeySize, NonceSize, SealOptions};
 use zeroize::Zeroizing;
 
-fn client_for(server: &TestServer) -> Client {
-    Client::with_ca_pem(&server.url, &server.ca_pem).unwrap()
-}
+use crate::helpers::{ClientError, spawn, spawn_with};
 
 fn code(err: &ClientError) -> (u16, &str) {
     match err {
@@ -26,7 +18,7 @@ fn code(err: &ClientError) -> (u16, &str) {
 #[tokio::test]
 async fn encrypt_and_decrypt_round_trip_any_bytes() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     for plaintext in [&b""[..], b"text", &[0xff, 0x00, 0xfe]] {
         let envelope = client.encrypt(plaintext).await.unwrap();
         assert_eq!(
@@ -45,7 +37,7 @@ async fn encrypt_and_decrypt_round_trip_any_bytes() {
 #[tokio::test]
 async fn encrypt_with_honours_sizes_and_aad() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     for key_size in KeySize::ALL {
         for nonce_size in NonceSize::ALL {
             let options = SealOptions::new()
@@ -77,7 +69,7 @@ async fn encrypt_with_honours_sizes_and_aad() {
 #[tokio::test]
 async fn batches_keep_order_and_per_item_errors() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     let answers = client
         .encrypt_batch(&["one", "two", "three"], &SealOptions::new().aad(b"b"))
         .await
@@ -99,7 +91,7 @@ async fn batches_keep_order_and_per_item_errors() {
 #[tokio::test]
 async fn malformed_envelopes_are_reported_with_the_servers_code() {
     let server = spawn().await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     let envelope = client.encrypt(b"x").await.unwrap();
 
     let bad_base64 = Envelope {
@@ -121,7 +113,7 @@ async fn malformed_envelopes_are_reported_with_the_servers_code() {
 #[tokio::test]
 async fn limits_are_reported_with_the_servers_code() {
     let server = spawn_with(&["--max-body", "1KiB", "--max-batch-items", "2"]).await;
-    let client = client_for(&server);
+    let client = server.typed_client();
     let err = client.encrypt(vec![b'a'; 2000]).await.unwrap_err();
     assert_eq!(code(&err), (413, "payload_too_large"));
     let err = client

@@ -2,9 +2,7 @@
 //! stable, so every seed's properties are checked by `cargo test`, not only by the nightly
 //! fuzzing run in CI. The harnesses are the fuzz crate's own, included by path: one copy.
 
-#![allow(clippy::expect_used, reason = "tests")]
-
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
 use std::path::Path;

@@ -1,12 +1,13 @@
 //! Secret hygiene of the public types: every type that owns a key, a private key or clear
 //! text wipes it when dropped. The bound below fails to compile if one stops doing so.
 
-use gcm_oracle::recipient::PrivateKey;
 use gcm_oracle::{
     Answer, AnswerJson, DecryptRequest, DecryptResponse, EncryptRequest, Envelope, Key, Keypair,
     Sealed,
 };
 use zeroize::ZeroizeOnDrop;
+
+use crate::crate_paths::PrivateKey;
 
 fn wipes_itself_on_drop<T: ZeroizeOnDrop>() -> &'static str {
     std::any::type_name::<T>()

@@ -2,8 +2,6 @@
 //! sizes, and flipping any single bit of ciphertext, tag, nonce or associated data makes
 //! opening fail.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
 use gcm_oracle::{
     DecryptionFailed, Envelope, KeySize, Nonce, NonceSize, SealOptions, Sealed, Tag, open_with,
     seal_with,

@@ -1,46 +1,24 @@
-//! Black-box tests of the HTTP contract against a server spawned on port 0 with a fresh dev CA.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
+//! The HTTP contract of the oracle's endpoints (`/oracleinvocation/`, `/decrypt/`): fields and
+//! sizes, errors and their codes, content types, methods, body limits and timeouts.
 
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{
-    TestServer, client, client_http1, raw_tls, read_until_closed, send, spawn, spawn_with,
-};
 use gcm_oracle::{Envelope, seal};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::{
+    TestServer, decoded_len, raw_tls, read_until_closed, send, spawn, spawn_with,
+};
+
 const TEXT: &str = "He said \"héllo\" \\ 👋 — ünïcødé";
 
-async fn post_json(server: &TestServer, path: &str, body: &Value) -> reqwest::Response {
-    client(&server.ca_pem)
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn post_raw(
-    server: &TestServer,
-    path: &str,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    let mut request = client(&server.ca_pem).post(server.url(path)).body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("content-type", content_type);
-    }
-    request.send().await.unwrap()
-}
-
 async fn encrypt(server: &TestServer, text: &str) -> Value {
-    let response = post_json(server, "/oracleinvocation/", &json!({ "data": text })).await;
+    let response = server
+        .post_json("/oracleinvocation/", &json!({ "data": text }))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -60,14 +38,12 @@ async fn assert_error(response: reqwest::Response, status: StatusCode) -> String
     object["code"].as_str().unwrap().to_owned()
 }
 
-fn decoded_len(value: &Value) -> usize {
-    STANDARD.decode(value.as_str().unwrap()).unwrap().len()
-}
-
 #[tokio::test]
 async fn encrypt_returns_exactly_the_four_fields_with_contract_sizes() {
     let server = spawn().await;
-    let response = post_json(&server, "/oracleinvocation/", &json!({ "data": TEXT })).await;
+    let response = server
+        .post_json("/oracleinvocation/", &json!({ "data": TEXT }))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: Value = response.json().await.unwrap();
@@ -105,12 +81,12 @@ async fn empty_clear_text_is_encrypted_to_empty_ciphertext() {
 async fn both_path_spellings_are_the_same_endpoint() {
     let server = spawn().await;
     for path in ["/oracleinvocation/", "/oracleinvocation"] {
-        let response = post_json(&server, path, &json!({ "data": "x" })).await;
+        let response = server.post_json(path, &json!({ "data": "x" })).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
     let body = encrypt(&server, "x").await;
     for path in ["/decrypt/", "/decrypt"] {
-        let response = post_json(&server, path, &body).await;
+        let response = server.post_json(path, &body).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
@@ -129,7 +105,7 @@ async fn decrypt_returns_the_clear_text() {
     let server = spawn().await;
     for text in [TEXT, "", "a"] {
         let body = encrypt(&server, text).await;
-        let response = post_json(&server, "/decrypt/", &body).await;
+        let response = server.post_json("/decrypt/", &body).await;
         assert_eq!(response.status(), StatusCode::OK);
         let opened: Value = response.json().await.unwrap();
         assert_eq!(opened, json!({ "data": text }));
@@ -146,7 +122,7 @@ async fn decrypt_rejects_any_tampered_field_with_one_opaque_error() {
         bytes[0] ^= 0x01;
         let mut tampered = original.clone();
         tampered[field] = STANDARD.encode(bytes).into();
-        let response = post_json(&server, "/decrypt/", &tampered).await;
+        let response = server.post_json("/decrypt/", &tampered).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{field}");
         bodies.push(response.text().await.unwrap());
     }
@@ -160,7 +136,7 @@ async fn decrypt_names_the_field_with_bad_base64() {
     let server = spawn().await;
     let mut body = encrypt(&server, "x").await;
     body["nonce"] = "not base64!".into();
-    let response = post_json(&server, "/decrypt/", &body).await;
+    let response = server.post_json("/decrypt/", &body).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["code"], "invalid_base64");
@@ -175,7 +151,7 @@ async fn decrypt_names_the_field_with_the_wrong_length() {
     let server = spawn().await;
     let mut body = encrypt(&server, "x").await;
     body["key"] = STANDARD.encode([0u8; 20]).into();
-    let response = post_json(&server, "/decrypt/", &body).await;
+    let response = server.post_json("/decrypt/", &body).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["code"], "invalid_length");
@@ -190,12 +166,9 @@ async fn decrypt_names_the_field_with_the_wrong_length() {
 async fn decrypting_binary_clear_text_is_422() {
     let server = spawn().await;
     let envelope = Envelope::from(seal(&[0xff, 0xfe, 0x00]));
-    let response = post_json(
-        &server,
-        "/decrypt/",
-        &serde_json::to_value(&envelope).unwrap(),
-    )
-    .await;
+    let response = server
+        .post_json("/decrypt/", &serde_json::to_value(&envelope).unwrap())
+        .await;
     assert_eq!(
         assert_error(response, StatusCode::UNPROCESSABLE_ENTITY).await,
         "plaintext_not_utf8"
@@ -215,13 +188,13 @@ async fn malformed_json_is_400() {
         // A lone surrogate cannot be UTF-8.
         b"{\"data\": \"\\ud800\"}",
     ] {
-        let response = post_raw(
-            &server,
-            "/oracleinvocation/",
-            Some("application/json"),
-            body.to_vec(),
-        )
-        .await;
+        let response = server
+            .post_raw(
+                "/oracleinvocation/",
+                Some("application/json"),
+                body.to_vec(),
+            )
+            .await;
         let code = assert_error(response, StatusCode::BAD_REQUEST).await;
         assert_eq!(code, "malformed_json", "{}", String::from_utf8_lossy(body));
     }
@@ -241,19 +214,15 @@ async fn wrong_shapes_unknown_and_duplicate_fields_are_400() {
         r#"["hi"]"#,
         r#""hi""#,
     ] {
-        let response = post_raw(
-            &server,
-            "/oracleinvocation/",
-            Some("application/json"),
-            body,
-        )
-        .await;
+        let response = server
+            .post_raw("/oracleinvocation/", Some("application/json"), body)
+            .await;
         let code = assert_error(response, StatusCode::BAD_REQUEST).await;
         assert_eq!(code, "invalid_request", "{body}");
     }
     let mut envelope = encrypt(&server, "x").await;
     envelope["extra"] = "y".into();
-    let response = post_json(&server, "/decrypt/", &envelope).await;
+    let response = server.post_json("/decrypt/", &envelope).await;
     assert_eq!(
         assert_error(response, StatusCode::BAD_REQUEST).await,
         "invalid_request"
@@ -270,13 +239,9 @@ async fn errors_never_echo_the_clear_text() {
         r#"{"data": "x", "my secret text": 1}"#,
         r#"{"my secret text": {"data": 1}}"#,
     ] {
-        let response = post_raw(
-            &server,
-            "/oracleinvocation/",
-            Some("application/json"),
-            body,
-        )
-        .await;
+        let response = server
+            .post_raw("/oracleinvocation/", Some("application/json"), body)
+            .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         let text = response.text().await.unwrap();
         assert!(
@@ -290,7 +255,9 @@ async fn errors_never_echo_the_clear_text() {
 async fn query_strings_are_refused_not_ignored() {
     let server = spawn().await;
     for path in ["/oracleinvocation/?key_bits=128", "/decrypt/?key=c2VjcmV0"] {
-        let response = post_raw(&server, path, Some("application/json"), r#"{"data":"x"}"#).await;
+        let response = server
+            .post_raw(path, Some("application/json"), r#"{"data":"x"}"#)
+            .await;
         assert_eq!(
             assert_error(response, StatusCode::BAD_REQUEST).await,
             "invalid_request",
@@ -302,7 +269,7 @@ async fn query_strings_are_refused_not_ignored() {
 #[tokio::test]
 async fn compressed_or_ambiguously_typed_bodies_are_415() {
     let server = spawn().await;
-    let http = client_http1(&server.ca_pem);
+    let http = server.http1_client();
     let encoded = http
         .post(server.url("/oracleinvocation/"))
         .header("content-type", "application/json")
@@ -335,13 +302,9 @@ async fn compressed_or_ambiguously_typed_bodies_are_415() {
 async fn deeply_nested_json_is_400_not_a_crash() {
     let server = spawn().await;
     let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let response = post_raw(
-        &server,
-        "/oracleinvocation/",
-        Some("application/json"),
-        body,
-    )
-    .await;
+    let response = server
+        .post_raw("/oracleinvocation/", Some("application/json"), body)
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     // Still serving.
     encrypt(&server, "still here").await;
@@ -357,37 +320,32 @@ async fn non_json_content_types_are_415() {
         Some("not a mime type"),
         None,
     ] {
-        let response = post_raw(
-            &server,
-            "/oracleinvocation/",
-            content_type,
-            r#"{"data":"x"}"#,
-        )
-        .await;
+        let response = server
+            .post_raw("/oracleinvocation/", content_type, r#"{"data":"x"}"#)
+            .await;
         let code = assert_error(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
         assert_eq!(code, "unsupported_media_type", "{content_type:?}");
     }
-    let response = post_raw(
-        &server,
-        "/oracleinvocation/",
-        Some("Application/JSON; charset=UTF-8"),
-        r#"{"data":"x"}"#,
-    )
-    .await;
+    let response = server
+        .post_raw(
+            "/oracleinvocation/",
+            Some("Application/JSON; charset=UTF-8"),
+            r#"{"data":"x"}"#,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn unknown_paths_are_a_json_404() {
     let server = spawn().await;
-    let http = client(&server.ca_pem);
     for path in [
         "/nope",
         "/oracleinvocation/extra",
         "/decrypt//",
         "/index.html",
     ] {
-        let response = http.get(server.url(path)).send().await.unwrap();
+        let response = server.get(path).await;
         assert_eq!(
             assert_error(response, StatusCode::NOT_FOUND).await,
             "not_found",
@@ -399,7 +357,7 @@ async fn unknown_paths_are_a_json_404() {
 #[tokio::test]
 async fn wrong_methods_are_a_json_405_with_allow() {
     let server = spawn().await;
-    let http = client(&server.ca_pem);
+    let http = &server.client;
     for (method, path, allow) in [
         (reqwest::Method::GET, "/oracleinvocation/", "POST"),
         (reqwest::Method::GET, "/oracleinvocation", "POST"),
@@ -421,11 +379,7 @@ async fn wrong_methods_are_a_json_405_with_allow() {
 #[tokio::test]
 async fn root_is_a_plain_text_note_that_points_to_the_docs() {
     let server = spawn().await;
-    let response = client(&server.ca_pem)
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -448,7 +402,7 @@ async fn root_is_a_plain_text_note_that_points_to_the_docs() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let server = spawn_with(&["--max-body", "1KiB"]).await;
-    let http = client(&server.ca_pem);
+    let http = &server.client;
     let responses = [
         http.get(server.url("/")).send().await.unwrap(),
         http.post(server.url("/oracleinvocation/"))
@@ -509,8 +463,8 @@ async fn every_response_carries_the_security_headers() {
 async fn serves_http2_and_http1_1() {
     let server = spawn().await;
     for (http, version) in [
-        (client(&server.ca_pem), reqwest::Version::HTTP_2),
-        (client_http1(&server.ca_pem), reqwest::Version::HTTP_11),
+        (server.client.clone(), reqwest::Version::HTTP_2),
+        (server.http1_client(), reqwest::Version::HTTP_11),
     ] {
         let response = http
             .post(server.url("/oracleinvocation/"))
@@ -526,7 +480,7 @@ async fn serves_http2_and_http1_1() {
 #[tokio::test]
 async fn body_over_the_limit_is_413_when_announced() {
     let server = spawn_with(&["--max-body", "1KiB"]).await;
-    for http in [client(&server.ca_pem), client_http1(&server.ca_pem)] {
+    for http in [server.client.clone(), server.http1_client()] {
         let body = json!({ "data": "a".repeat(1100) }).to_string();
         let response = http
             .post(server.url("/oracleinvocation/"))
@@ -548,13 +502,9 @@ async fn body_at_the_limit_is_accepted() {
     let overhead = r#"{"data":""}"#.len();
     let body = json!({ "data": "a".repeat(1024 - overhead) }).to_string();
     assert_eq!(body.len(), 1024);
-    let response = post_raw(
-        &server,
-        "/oracleinvocation/",
-        Some("application/json"),
-        body,
-    )
-    .await;
+    let response = server
+        .post_raw("/oracleinvocation/", Some("application/json"), body)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -565,7 +515,8 @@ async fn chunked_body_over_the_limit_is_413() {
         (0..8).map(|_| Ok(vec![b' '; 200])).collect();
     // A streamed body has no Content-Length: it is sent chunked over HTTP/1.1.
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let response = client_http1(&server.ca_pem)
+    let response = server
+        .http1_client()
         .post(server.url("/oracleinvocation/"))
         .header("content-type", "application/json")
         .body(body)
@@ -603,15 +554,10 @@ async fn a_streamed_body_over_the_limit_is_413_over_http2_too() {
     let server = spawn_with(&["--max-body", "1KiB"]).await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..8).map(|_| Ok(vec![b' '; 200])).collect();
-    let response = client(&server.ca_pem)
-        .post(server.url("/oracleinvocation/"))
-        .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
-        .send()
-        .await
-        .unwrap();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let response = server
+        .post_raw("/oracleinvocation/", Some("application/json"), body)
+        .await;
     assert_eq!(response.version(), reqwest::Version::HTTP_2);
     assert_eq!(
         assert_error(response, StatusCode::PAYLOAD_TOO_LARGE).await,
@@ -684,7 +630,9 @@ async fn hostile_inputs_never_get_a_5xx() {
         ("/decrypt/", vec![b'{'; 10_000]),
     ];
     for (path, body) in bodies {
-        let response = post_raw(&server, path, Some("application/json"), body.clone()).await;
+        let response = server
+            .post_raw(path, Some("application/json"), body.clone())
+            .await;
         let status = response.status();
         assert!(
             status.is_client_error() || status.is_success(),

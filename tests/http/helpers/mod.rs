@@ -1,25 +1,26 @@
 //! Helpers shared by the black-box tests: a server spawned on port 0 with a fresh development
-//! CA, clients that trust only that CA (verification stays on), and raw TLS connections for
-//! tests that must control every byte.
+//! CA, which owns a client that trusts only that CA (verification stays on), and raw TLS
+//! connections for tests that must control every byte.
 
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test helpers; each test binary uses a different subset"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
+mod crate_paths;
 pub mod pki;
 pub mod process;
 
+pub use crate_paths::ClientError;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::Parser as _;
-use gcm_oracle::config::{Cli, Command};
-use gcm_oracle::server::Server;
+use gcm_oracle::Client;
+use reqwest::StatusCode;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -28,16 +29,20 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
-/// A running server and what a client needs to reach it.
+use crate_paths::{Cli, Command, Server};
+
+/// A running server, and a client to reach it with.
 pub struct TestServer {
     /// e.g. `https://127.0.0.1:41234`
     pub url: String,
     pub addr: SocketAddr,
     /// PEM of the CA that issued the server's certificate.
     pub ca_pem: Vec<u8>,
-    pub ca_path: PathBuf,
     /// The plain-HTTP redirect listener, with `--redirect-http`.
     pub redirect: Option<SocketAddr>,
+    /// A client trusting only [`TestServer::ca_pem`]; ALPN picks HTTP/2. One per server, so
+    /// its requests share a connection.
+    pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -45,6 +50,52 @@ pub struct TestServer {
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// POSTs `body` as JSON to `path`.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs `body` as JSON to `path` and reads the JSON answer: its status and its body.
+    pub async fn post_json_answer(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self.post_json(path, body).await;
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// POSTs `body` as it is to `path`, with `content_type` if one is given.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A new client trusting only [`TestServer::ca_pem`], speaking HTTP/1.1 only.
+    pub fn http1_client(&self) -> reqwest::Client {
+        client_http1(&self.ca_pem)
+    }
+
+    /// The crate's typed client, trusting only [`TestServer::ca_pem`].
+    pub fn typed_client(&self) -> Client {
+        Client::with_ca_pem(&self.url, &self.ca_pem).unwrap()
     }
 }
 
@@ -103,33 +154,18 @@ async fn spawn_inner(flags: &[&str], ca_path: Option<&Path>) -> TestServer {
     TestServer {
         url: format!("https://{addr}"),
         addr,
+        client: client(&ca_pem),
         ca_pem,
-        ca_path,
         redirect,
         handle,
         _dir: dir,
     }
 }
 
-/// A reqwest client trusting only `ca_pem`; ALPN picks HTTP/2.
+/// A reqwest client trusting only `ca_pem` (for servers that are not a [`TestServer`]); ALPN
+/// picks HTTP/2.
 pub fn client(ca_pem: &[u8]) -> reqwest::Client {
     builder(ca_pem).build().unwrap()
-}
-
-/// POSTs `body` as JSON to `path`; the status and the JSON answer.
-pub async fn post_json(
-    server: &TestServer,
-    path: &str,
-    body: &serde_json::Value,
-) -> (reqwest::StatusCode, serde_json::Value) {
-    let response = client(&server.ca_pem)
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap())
 }
 
 /// A reqwest client trusting only `ca_pem`, speaking HTTP/1.1 only.
@@ -225,4 +261,9 @@ pub async fn read_until_closed(
 pub async fn send(stream: &mut TlsStream<TcpStream>, bytes: &[u8]) {
     stream.write_all(bytes).await.unwrap();
     stream.flush().await.unwrap();
+}
+
+/// The length of a base64 JSON string, decoded.
+pub fn decoded_len(value: &Value) -> usize {
+    STANDARD.decode(value.as_str().unwrap()).unwrap().len()
 }

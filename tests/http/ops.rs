@@ -1,26 +1,15 @@
 //! Operations: health probes, metrics, request ids, and 405 on every route.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
-
-use common::{TestServer, client, spawn, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn get(server: &TestServer, path: &str) -> reqwest::Response {
-    client(&server.ca_pem)
-        .get(server.url(path))
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{spawn, spawn_with};
 
 #[tokio::test]
 async fn health_probes_answer_small_json() {
     let server = spawn().await;
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let response = get(&server, path).await;
+        let response = server.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(response.headers()["content-type"], "application/json");
         let body: Value = response.json().await.unwrap();
@@ -31,36 +20,25 @@ async fn health_probes_answer_small_json() {
 #[tokio::test]
 async fn metrics_count_requests_bytes_latency_and_rejections() {
     let server = spawn().await;
-    let http = client(&server.ca_pem);
-    let envelope: Value = http
-        .post(server.url("/oracleinvocation/"))
-        .json(&json!({ "data": "12345" }))
-        .send()
+    let envelope: Value = server
+        .post_json("/oracleinvocation/", &json!({ "data": "12345" }))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    http.post(server.url("/decrypt/"))
-        .json(&envelope)
-        .send()
-        .await
-        .unwrap();
+    server.post_json("/decrypt/", &envelope).await;
     let mut tampered = envelope.clone();
     tampered["mac"] = "AAAAAAAAAAAAAAAAAAAAAA==".into();
-    http.post(server.url("/decrypt/"))
-        .json(&tampered)
-        .send()
-        .await
-        .unwrap();
-    http.post(server.url("/oracleinvocation/batch"))
-        .json(&json!({ "items": [{ "data": "abc" }, { "data": "de" }] }))
-        .send()
-        .await
-        .unwrap();
-    http.get(server.url("/nowhere")).send().await.unwrap();
+    server.post_json("/decrypt/", &tampered).await;
+    server
+        .post_json(
+            "/oracleinvocation/batch",
+            &json!({ "items": [{ "data": "abc" }, { "data": "de" }] }),
+        )
+        .await;
+    server.get("/nowhere").await;
 
-    let response = get(&server, "/metrics").await;
+    let response = server.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -89,10 +67,10 @@ async fn metrics_count_requests_bytes_latency_and_rejections() {
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let server = spawn().await;
-    let http = client(&server.ca_pem);
+    let http = &server.client;
     let mut seen = Vec::new();
     for path in ["/", "/healthz", "/nowhere"] {
-        let response = http.get(server.url(path)).send().await.unwrap();
+        let response = server.get(path).await;
         let id = response.headers()["x-request-id"]
             .to_str()
             .unwrap()
@@ -123,7 +101,7 @@ async fn every_response_carries_a_request_id() {
 #[tokio::test]
 async fn every_route_answers_a_wrong_method_with_405_and_allow() {
     let server = spawn().await;
-    let http = client(&server.ca_pem);
+    let http = &server.client;
     let post_only = [
         "/oracleinvocation/",
         "/oracleinvocation",
@@ -249,10 +227,7 @@ async fn client_ca_lets_only_clients_with_its_certificates_through() {
         strangers.is_err(),
         "a certificate from another CA got through"
     );
-    let anonymous = client(&server.ca_pem)
-        .get(server.url("/healthz"))
-        .send()
-        .await;
+    let anonymous = server.client.get(server.url("/healthz")).send().await;
     assert!(
         anonymous.is_err(),
         "a client without a certificate got through"
@@ -262,7 +237,7 @@ async fn client_ca_lets_only_clients_with_its_certificates_through() {
 #[tokio::test]
 async fn openapi_document_describes_every_endpoint() {
     let server = spawn().await;
-    let response = get(&server, "/openapi.json").await;
+    let response = server.get("/openapi.json").await;
     assert_eq!(response.status(), StatusCode::OK);
     let doc: Value = response.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
