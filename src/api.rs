@@ -9,10 +9,11 @@ use serde::de::DeserializeOwned;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::batch::{Batch, BatchItem, parse_items};
-use crate::body::{JsonBody, JsonBytes, parse_object};
+use crate::body::{JsonBody, JsonBytes};
 use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::envelope::{DecryptResponse, Envelope};
 use crate::error::{Error, ErrorBody};
+use crate::json::parse_object;
 use crate::keygen::KeygenLimiter;
 use crate::keypair::{Keypair, KeypairRequest};
 use crate::metrics::Metrics;

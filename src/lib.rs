@@ -65,6 +65,8 @@ pub mod batch;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod json;
 pub mod oracle;
 
 #[cfg(feature = "client")]

@@ -202,11 +202,11 @@ impl Answer {
     ///
     /// # Errors
     ///
-    /// As [`crate::body::parse_object`] and [`EncryptRequest::seal`].
+    /// As [`crate::json::parse_object`] and [`EncryptRequest::seal`].
     #[cfg(feature = "server")]
     pub fn from_body(body: Vec<u8>) -> Result<Self, Error> {
         let mut body = Zeroizing::new(body);
-        let fields: EncryptFields<'_> = crate::body::parse_object(&body)?;
+        let fields: EncryptFields<'_> = crate::json::parse_object(&body)?;
         let (clear, sealing) = fields.prepare(&mut crate::recipient::RecipientCache::default())?;
         // serde_json hands out strings without escapes as slices of `body`; should one ever
         // come from elsewhere, it is copied like an escaped one instead.
@@ -640,7 +640,7 @@ mod tests {
             let in_body = Answer::from_body(body.as_bytes().to_vec()).unwrap_err();
             assert_eq!(in_body.code(), code, "{body}");
             assert!(in_body.to_string().contains(message), "{body}: {in_body}");
-            let decoded = crate::body::parse_object::<EncryptRequest>(body.as_bytes())
+            let decoded = crate::json::parse_object::<EncryptRequest>(body.as_bytes())
                 .and_then(EncryptRequest::into_answer)
                 .unwrap_err();
             assert_eq!(
