@@ -12,7 +12,9 @@ use crate::batch::{Batch, BatchItem, parse_items};
 use crate::body::{JsonBody, JsonBytes};
 use crate::envelope::{DecryptRequest, EncryptRequest};
 use crate::envelope::{DecryptResponse, Envelope};
-use crate::error::{Error, ErrorBody};
+use crate::error::Error;
+use crate::http_error::HttpError;
+use crate::json::ErrorBody;
 use crate::json::parse_object;
 use crate::keygen::KeygenLimiter;
 use crate::keypair::{Keypair, KeypairRequest};
@@ -105,7 +107,7 @@ pub(crate) async fn usage() -> HttpResponse {
 pub(crate) async fn encrypt(
     JsonBytes(body): JsonBytes,
     metrics: web::Data<Metrics>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, HttpError> {
     // Read and sealed as an `EncryptRequest`, but the clear text is encrypted in the body.
     let answer = Answer::from_body(body)?;
     metrics.add_encrypted(answer.ciphertext_len());
@@ -122,7 +124,7 @@ pub(crate) async fn encrypt(
 pub(crate) async fn decrypt(
     JsonBody(request): JsonBody<DecryptRequest>,
     metrics: web::Data<Metrics>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, HttpError> {
     let opened = request.open()?;
     metrics.add_decrypted(request.ciphertext_len());
     Ok(json(&opened))
@@ -138,7 +140,7 @@ pub(crate) async fn encrypt_batch(
     JsonBytes(mut body): JsonBytes,
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, HttpError> {
     // Items sealed for the same recipient parse its key once.
     let mut recipients = crate::recipient::RecipientCache::default();
     let answered = each_item(&body, limit.0, |request: EncryptRequest| {
@@ -160,7 +162,7 @@ pub(crate) async fn decrypt_batch(
     JsonBytes(mut body): JsonBytes,
     limit: web::Data<MaxBatchItems>,
     metrics: web::Data<Metrics>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, HttpError> {
     let answered = each_item(&body, limit.0, |request: DecryptRequest| {
         let opened = request.open()?;
         metrics.add_decrypted(request.ciphertext_len());
@@ -176,11 +178,12 @@ fn each_item<T: DeserializeOwned, R: Serialize>(
     body: &[u8],
     limit: usize,
     mut answer: impl FnMut(T) -> Result<R, Error>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, HttpError> {
     let items: Vec<BatchItem<R>> = parse_items(body, limit)?
         .into_iter()
         .map(|item| {
             parse_object(item.get().as_bytes())
+                .map_err(Error::from)
                 .and_then(&mut answer)
                 .into()
         })
@@ -198,7 +201,7 @@ pub(crate) async fn keypair(
     JsonBody(request): JsonBody<KeypairRequest>,
     keygen: web::Data<KeygenLimiter>,
     metrics: web::Data<Metrics>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, HttpError> {
     let pair = keygen.generate(request.algorithm).await?;
     metrics.add_keypair(request.algorithm.name());
     Ok(json(&pair))

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::{Error, ErrorBody};
+use crate::json::{ErrorBody, JsonError};
 
 /// The most items one batch may hold by default: enough to amortise a round trip, few enough
 /// that one request cannot monopolise a worker.
@@ -34,15 +34,6 @@ pub enum BatchItem<T> {
     Ok(T),
 }
 
-impl<T> From<Result<T, Error>> for BatchItem<T> {
-    fn from(result: Result<T, Error>) -> Self {
-        match result {
-            Ok(value) => Self::Ok(value),
-            Err(err) => Self::Err(err.body()),
-        }
-    }
-}
-
 impl<T> BatchItem<T> {
     /// The item's result as a `Result`.
     ///
@@ -63,9 +54,9 @@ impl<T> BatchItem<T> {
 ///
 /// # Errors
 ///
-/// [`Error::TooManyItems`] over the limit; malformed JSON or a body of another shape as for any
+/// [`JsonError::TooManyItems`] over the limit; malformed JSON or a body of another shape as for any
 /// request.
-pub fn parse_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Error> {
+pub fn parse_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, JsonError> {
     let over_limit = Cell::new(false);
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let parsed = deserializer
@@ -76,14 +67,14 @@ pub fn parse_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Error> {
         .and_then(|items| deserializer.end().map(|()| items));
     match parsed {
         Ok(items) => Ok(items),
-        Err(_) if over_limit.get() => Err(Error::TooManyItems { limit }),
-        Err(err) => match Error::from_json(&err) {
+        Err(_) if over_limit.get() => Err(JsonError::TooManyItems { limit }),
+        Err(err) => match JsonError::from_serde(&err) {
             // `null` where the object should be is valid JSON of the wrong shape.
-            Error::MalformedJson(message)
+            JsonError::Malformed(message)
                 if core::str::from_utf8(body).is_ok()
                     && serde_json::from_slice::<de::IgnoredAny>(body).is_ok() =>
             {
-                Err(Error::InvalidRequest(message))
+                Err(JsonError::Invalid(message))
             }
             other => Err(other),
         },
@@ -163,7 +154,10 @@ mod tests {
     fn items_round_trip_through_json_as_results_or_errors() {
         let items: Vec<BatchItem<Envelope>> = vec![
             Ok(Envelope::from(crate::seal(b"a"))).into(),
-            Err(Error::NotFound).into(),
+            BatchItem::Err(ErrorBody {
+                error: "no such endpoint".to_owned(),
+                code: "not_found".to_owned(),
+            }),
         ];
         let json = serde_json::to_string(&Batch { items }).unwrap();
         let back: Batch<BatchItem<Envelope>> = serde_json::from_str(&json).unwrap();
@@ -186,7 +180,7 @@ mod tests {
         assert_eq!(parse_items(br#"{"items": [1, 2, 3]}"#, 3).unwrap().len(), 3);
         let many = format!(r#"{{"items": [{}1]}}"#, "1,".repeat(100_000));
         let err = parse_items(many.as_bytes(), 3).unwrap_err();
-        assert_eq!((err.status(), err.code()), (413, "too_many_items"));
+        assert_eq!(err.code(), "too_many_items");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
-use crate::error::Error;
+use crate::http_error::HttpError as Error;
 
 /// The most buffer reserved before any body bytes arrive.
 const INITIAL_BUFFER: usize = 64 * 1024;
@@ -55,7 +55,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let body = JsonBytes::from_request(req, payload);
         Box::pin(async move {
             let JsonBytes(mut body) = body.await?;
-            let parsed = parse_object(&body).map(JsonBody);
+            let parsed = parse_object(&body).map(JsonBody).map_err(Error::from);
             // The body holds clear text or a key: wipe our copy before it is freed.
             body.zeroize();
             parsed
@@ -226,9 +226,11 @@ fn check_headers(req: &HttpRequest, max_body: usize) -> Headers {
         _ if !is_json => Headers::Refuse(Error::UnsupportedMediaType),
         // Everything goes in the JSON body; a query string would be silently ignored (and it
         // ends up in proxies' logs).
-        _ if !req.query_string().is_empty() => Headers::Refuse(Error::InvalidRequest(
-            "query parameters are not accepted: put every field in the JSON body".to_owned(),
-        )),
+        _ if !req.query_string().is_empty() => {
+            Headers::Refuse(Error::Oracle(crate::error::Error::InvalidRequest(
+                "query parameters are not accepted: put every field in the JSON body".to_owned(),
+            )))
+        }
         // At most max_body here, so it fits in usize.
         announced => Headers::Accept {
             announced: announced.and_then(|length| usize::try_from(length).ok()),

@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use crate::batch::{Batch, BatchItem};
 use crate::crypto::SealOptions;
 use crate::envelope::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope};
-use crate::error::ErrorBody;
+use crate::json::ErrorBody;
 use crate::keypair::{Algorithm, Keypair, KeypairRequest};
 
 /// Everything a client call can fail with.
@@ -411,32 +411,37 @@ fn decode_plaintext(response: &DecryptResponse, status: u16) -> Result<Vec<u8>, 
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
+    #[cfg(feature = "server")]
     use crate::envelope::{EnvelopeError, Field};
+    #[cfg(feature = "server")]
     use crate::error::Error;
 
     /// Every error the server can send keeps its status and code through the client.
+    #[cfg(feature = "server")]
     #[test]
     fn every_server_error_keeps_its_status_and_code() {
-        let errors = [
-            Error::MalformedJson("x".into()),
-            Error::InvalidRequest("x".into()),
-            Error::from(EnvelopeError::InvalidBase64 { field: Field::Key }),
-            Error::from(EnvelopeError::InvalidLength {
+        use crate::http_error::HttpError;
+        let errors: [HttpError; 13] = [
+            Error::MalformedJson("x".into()).into(),
+            Error::InvalidRequest("x".into()).into(),
+            EnvelopeError::InvalidBase64 { field: Field::Key }.into(),
+            EnvelopeError::InvalidLength {
                 field: Field::Nonce,
                 expected: &[12, 16],
                 actual: 3,
-            }),
-            Error::from(EnvelopeError::DecryptionFailed(crate::DecryptionFailed)),
-            Error::PlaintextNotUtf8,
-            Error::UnsupportedMediaType,
-            Error::PayloadTooLarge { limit: 1 },
-            Error::TooManyItems { limit: 1 },
-            Error::BodyTimeout {
+            }
+            .into(),
+            EnvelopeError::DecryptionFailed(crate::DecryptionFailed).into(),
+            Error::PlaintextNotUtf8.into(),
+            HttpError::UnsupportedMediaType,
+            HttpError::PayloadTooLarge { limit: 1 },
+            Error::TooManyItems { limit: 1 }.into(),
+            HttpError::BodyTimeout {
                 after: std::time::Duration::from_secs(1),
             },
-            Error::BodyRead("x".into()),
-            Error::NotFound,
-            Error::MethodNotAllowed { allow: "POST" },
+            HttpError::BodyRead("x".into()),
+            HttpError::NotFound,
+            HttpError::MethodNotAllowed { allow: "POST" },
         ];
         for error in errors {
             let body = serde_json::to_vec(&error.body()).unwrap();

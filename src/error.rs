@@ -1,13 +1,16 @@
-//! The service's one error enum, and the single place that maps an error to a status and a
-//! `{"error": "...", "code": "..."}` JSON body.
+//! The library's error: everything one request to the oracle can fail with, whatever carries
+//! it. It wraps the errors of the layers below (JSON, envelopes, recipients) and gives each a
+//! stable `code`. The HTTP layer wraps it in turn, adding the status and what only HTTP can
+//! go wrong (`http::HttpError`).
 //!
 //! Messages say what to do and never contain clear text or key material.
 
-use serde::{Deserialize, Serialize};
-
+use crate::batch::BatchItem;
 use crate::envelope::EnvelopeError;
+use crate::json::{ErrorBody, JsonError};
 
-/// Everything a request to the oracle can fail with.
+/// Everything one request to the oracle can fail with, without HTTP (see `http::HttpError`
+/// for the status codes and the errors only HTTP has).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -29,58 +32,17 @@ pub enum Error {
     #[cfg(feature = "recipient")]
     #[error(transparent)]
     KeygenFailed(#[from] crate::keypair::KeygenFailed),
-    /// Too many key pairs are being generated at once; retry shortly.
-    #[error("too many key pairs are being generated right now; retry in a moment")]
-    KeygenBusy,
     /// The decrypted bytes are not UTF-8, so they cannot be returned as a JSON string.
     #[error(
         "the decrypted data is binary, not UTF-8 text: ask for it as base64 with \"encoding\": \"base64\""
     )]
     PlaintextNotUtf8,
-    /// The request's `Content-Type` is not `application/json`.
-    #[error("send the body as uncompressed JSON with one header `Content-Type: application/json`")]
-    UnsupportedMediaType,
-    /// The body is larger than the configured limit.
-    #[error("the body is larger than the limit of {limit} bytes")]
-    PayloadTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
     /// A batch holds more items than the configured limit.
     #[error("the batch holds more than the limit of {limit} items; split it")]
     TooManyItems {
         /// The limit.
         limit: usize,
     },
-    /// The client stopped sending the body before it was complete.
-    #[error("no body bytes arrived for {} ms; send the whole body without stalling", .after.as_millis())]
-    BodyTimeout {
-        /// The configured body timeout.
-        after: core::time::Duration,
-    },
-    /// The body could not be read (broken chunked encoding, truncated upload).
-    #[error("the request body could not be read: {0}")]
-    BodyRead(String),
-    /// No such path.
-    #[error("no such endpoint; see GET / for the list")]
-    NotFound,
-    /// The path exists but not for this method.
-    #[error("this endpoint only accepts {allow}")]
-    MethodNotAllowed {
-        /// The methods the endpoint accepts, for the `Allow` header.
-        allow: &'static str,
-    },
-}
-
-/// The JSON body of every error response.
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorBody {
-    /// One sentence a person can act on.
-    pub error: String,
-    /// A stable `snake_case` identifier, for programs.
-    pub code: String,
 }
 
 impl Error {
@@ -93,39 +55,10 @@ impl Error {
             Self::Envelope(err) => envelope_code(err),
             #[cfg(feature = "recipient")]
             Self::Recipient(err) => recipient_code(err),
-            Self::KeygenBusy => "keygen_busy",
             #[cfg(feature = "recipient")]
             Self::KeygenFailed(_) => "keygen_failed",
             Self::PlaintextNotUtf8 => "plaintext_not_utf8",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::TooManyItems { .. } => "too_many_items",
-            Self::BodyTimeout { .. } => "body_timeout",
-            Self::BodyRead(_) => "invalid_body",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-        }
-    }
-
-    /// The HTTP status code this error is answered with.
-    #[must_use]
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::MalformedJson(_)
-            | Self::InvalidRequest(_)
-            | Self::Envelope(_)
-            | Self::BodyRead(_) => 400,
-            #[cfg(feature = "recipient")]
-            Self::Recipient(_) => 400,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed { .. } => 405,
-            Self::BodyTimeout { .. } => 408,
-            Self::PayloadTooLarge { .. } | Self::TooManyItems { .. } => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::PlaintextNotUtf8 => 422,
-            Self::KeygenBusy => 503,
-            #[cfg(feature = "recipient")]
-            Self::KeygenFailed(_) => 500,
         }
     }
 
@@ -138,15 +71,35 @@ impl Error {
         }
     }
 
-    /// Classifies a `serde_json` error: syntax problems are malformed JSON, the rest are schema
-    /// mismatches. String values that serde quotes in its message are cut out, since a body
-    /// like `"my secret"` would otherwise be echoed back.
+    /// Classifies a `serde_json` error as [`JsonError::from_serde`] does.
     #[must_use]
     pub fn from_json(err: &serde_json::Error) -> Self {
-        use serde_json::error::Category;
-        match err.classify() {
-            Category::Syntax | Category::Eof | Category::Io => Self::MalformedJson(err.to_string()),
-            Category::Data => Self::InvalidRequest(redact_values(&err.to_string())),
+        JsonError::from_serde(err).into()
+    }
+
+    /// As [`Error::from_json`], naming the field at `path` (`key_bits`, `items[2].data`) in
+    /// schema errors. `path` is `.` for the top level.
+    #[must_use]
+    pub fn from_json_at(path: &str, err: &serde_json::Error) -> Self {
+        JsonError::from_serde_at(path, err).into()
+    }
+}
+
+impl From<JsonError> for Error {
+    fn from(err: JsonError) -> Self {
+        match err {
+            JsonError::Malformed(message) => Self::MalformedJson(message),
+            JsonError::Invalid(message) => Self::InvalidRequest(message),
+            JsonError::TooManyItems { limit } => Self::TooManyItems { limit },
+        }
+    }
+}
+
+impl<T> From<Result<T, Error>> for BatchItem<T> {
+    fn from(result: Result<T, Error>) -> Self {
+        match result {
+            Ok(value) => Self::Ok(value),
+            Err(err) => Self::Err(err.body()),
         }
     }
 }
@@ -185,180 +138,22 @@ impl From<crate::recipient::RecipientError> for Error {
     }
 }
 
-impl Error {
-    /// As [`Error::from_json`], naming the field at `path` (`key_bits`, `items[2].data`) in
-    /// schema errors. `path` is `.` for the top level.
-    #[must_use]
-    pub fn from_json_at(path: &str, err: &serde_json::Error) -> Self {
-        match Self::from_json(err) {
-            Self::InvalidRequest(message) if path != "." && !path.is_empty() => {
-                // The path is made of the body's own keys: show it only if it is made of names
-                // (and `[n]` array indices).
-                let shown = strip_indices(path)
-                    .split('.')
-                    .all(|part| part.is_empty() || is_identifier(part));
-                if shown {
-                    Self::InvalidRequest(format!("field `{path}`: {message}"))
-                } else {
-                    Self::InvalidRequest(message)
-                }
-            }
-            other => other,
-        }
-    }
-}
-
-/// Removes the values serde quotes in its messages, so a body like `{"data": 987654321}` or
-/// `"my secret"` is never echoed back or logged. Backticked names that look like identifiers
-/// (`data`, `key_bits`, `utf-8`) are kept: they are what the reader needs to fix the request.
-fn redact_values(message: &str) -> String {
-    const VALUE_KINDS: [&str; 5] = ["string", "integer", "floating point", "char", "bytes"];
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(start) = rest.find(['`', '"']) {
-        let quote = rest[start..].chars().next().unwrap_or('`');
-        let Some(len) = rest[start + 1..].find(quote) else {
-            break;
-        };
-        let (before, quoted) = (&rest[..start], &rest[start + 1..start + 1 + len]);
-        let is_value = VALUE_KINDS
-            .iter()
-            .any(|kind| before.ends_with(&format!("{kind} ")));
-        if is_value {
-            out.push_str(before.trim_end());
-        } else if is_identifier(quoted) {
-            out.push_str(&rest[..start + len + 2]);
-        } else {
-            out.push_str(before);
-            out.push_str("`(not shown)`");
-        }
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `items[2].data` → `items.data`: array indices are not part of the body's text.
-fn strip_indices(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut in_index = false;
-    for c in path.chars() {
-        match c {
-            '[' => in_index = true,
-            ']' if in_index => {
-                in_index = false;
-                out.push('.');
-            }
-            c if in_index && c.is_ascii_digit() => {}
-            // Anything else inside brackets is not an index: keep it, so the check refuses it.
-            c => {
-                if in_index {
-                    out.push('[');
-                    in_index = false;
-                }
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// A short name made of letters, digits, `_` and `-`, not all digits: a field or option name.
-fn is_identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 32
-        && text
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-'))
-        && !text.bytes().all(|byte| byte.is_ascii_digit())
-}
-
-#[cfg(feature = "server")]
-mod response {
-    use actix_web::http::StatusCode;
-    use actix_web::http::header::{self, ContentType};
-    use actix_web::{HttpResponse, ResponseError};
-
-    use super::Error;
-
-    impl ResponseError for Error {
-        fn status_code(&self) -> StatusCode {
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST)
-        }
-
-        fn error_response(&self) -> HttpResponse {
-            let mut response = HttpResponse::build(self.status_code());
-            response.insert_header(ContentType::json());
-            match self {
-                Self::MethodNotAllowed { allow } => {
-                    response.insert_header((header::ALLOW, *allow));
-                }
-                Self::KeygenBusy => {
-                    response.insert_header((header::RETRY_AFTER, "1"));
-                }
-                // The rest of the body is still on the wire (or never coming): close the
-                // connection rather than try to read past it.
-                Self::PayloadTooLarge { .. } | Self::BodyTimeout { .. } | Self::BodyRead(_) => {
-                    response.force_close();
-                }
-                _ => {}
-            }
-            let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-            response.body(body)
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-    use crate::envelope::{EnvelopeError, Field};
+    use crate::envelope::Field;
 
     #[test]
-    fn syntax_errors_are_malformed_json() {
+    fn json_errors_keep_their_messages_and_codes() {
         let err = serde_json::from_str::<serde_json::Value>("{\"data\": ").unwrap_err();
-        let err = Error::from_json(&err);
-        assert_eq!((err.status(), err.code()), (400, "malformed_json"));
-    }
-
-    #[test]
-    fn schema_errors_are_invalid_request() {
-        let err = serde_json::from_str::<crate::EncryptRequest>(r#"{"data": 5}"#).unwrap_err();
-        let err = Error::from_json(&err);
-        assert_eq!((err.status(), err.code()), (400, "invalid_request"));
-    }
-
-    #[test]
-    fn schema_errors_never_echo_values_or_odd_field_names() {
-        for body in [
-            r#"{"data": 987654321}"#,
-            r#"{"data": 98765.4321}"#,
-            r#"{"data": "x", "my secret key": 1}"#,
-            r#"{"data": "x", "987654321": 1}"#,
-        ] {
-            let err = serde_json::from_str::<crate::EncryptRequest>(body).unwrap_err();
-            let message = Error::from_json_at("data", &err).to_string();
-            for secret in ["98765", "my secret"] {
-                assert!(!message.contains(secret), "{body}: {message}");
-            }
-        }
-        let err = serde_json::from_str::<crate::EncryptRequest>(r#"{"data": "x", "add": 1}"#)
-            .unwrap_err();
-        let message = Error::from_json(&err).to_string();
-        assert!(message.contains("unknown field `add`"), "{message}");
-        assert!(message.contains("`aad`"), "{message}");
-    }
-
-    #[test]
-    fn schema_errors_never_echo_a_string_value() {
-        let err = serde_json::from_str::<crate::EncryptRequest>(r#""my secret""#).unwrap_err();
-        let message = Error::from_json(&err).to_string();
-        assert!(!message.contains("my secret"), "{message}");
-        assert!(
-            message.contains("invalid type: string, expected"),
-            "{message}"
+        let (json, error) = (JsonError::from_serde(&err), Error::from_json(&err));
+        assert_eq!(
+            (error.code(), error.to_string()),
+            (json.code(), json.to_string())
         );
+        let err = Error::from(JsonError::TooManyItems { limit: 3 });
+        assert_eq!(err.code(), "too_many_items");
     }
 
     #[test]
@@ -370,8 +165,14 @@ mod tests {
 
     #[test]
     fn body_is_error_and_code() {
-        let body = serde_json::to_value(Error::NotFound.body()).unwrap();
-        assert_eq!(body["code"], "not_found");
+        let body = serde_json::to_value(Error::PlaintextNotUtf8.body()).unwrap();
+        assert_eq!(body["code"], "plaintext_not_utf8");
         assert_eq!(body.as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn batch_items_carry_the_error_body() {
+        let item: BatchItem<()> = Err(Error::PlaintextNotUtf8).into();
+        assert_eq!(item.into_result().unwrap_err().code, "plaintext_not_utf8");
     }
 }

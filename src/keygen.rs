@@ -1,7 +1,7 @@
 //! The bounded pool that slow (RSA) key generation runs on, so that `POST /keypair/` cannot
 //! take the request threads or every core from encryption traffic.
 
-use crate::error::Error;
+use crate::http_error::HttpError as Error;
 use crate::keypair::{Algorithm, KeygenFailed, Keypair, generate};
 
 /// How many key pairs may wait for a slot, per slot, before more are refused with 503.

@@ -65,7 +65,6 @@ pub mod batch;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
-#[cfg(feature = "server")]
 pub mod json;
 pub mod oracle;
 
@@ -82,6 +81,8 @@ pub mod api;
 pub mod body;
 #[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod http_error;
 #[cfg(feature = "server")]
 pub mod keygen;
 #[cfg(feature = "server")]
@@ -111,7 +112,8 @@ pub use crypto::{
 pub use envelope::{
     DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field, Wrap,
 };
-pub use error::{Error, ErrorBody};
+pub use error::Error;
+pub use json::{ErrorBody, JsonError};
 pub use oracle::{Answer, AnswerJson};
 
 #[cfg(feature = "client")]
@@ -120,3 +122,14 @@ pub use client::Client;
 pub use keypair::{Algorithm, Keypair};
 #[cfg(feature = "recipient")]
 pub use recipient::{RecipientError, open_for_recipient, open_for_recipient_with};
+
+/// Not part of the public API: what the binary, the fuzz targets, the benches and the tests
+/// need from below the crate root. It may change in any release.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::batch::parse_items;
+    #[cfg(feature = "server")]
+    pub use crate::http_error::HttpError;
+    #[cfg(feature = "server")]
+    pub use crate::json::parse_object;
+}

@@ -32,7 +32,7 @@ use crate::crypto::{Bits, KeySize, NonceSize};
         crate::api::metrics,
         openapi_json,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(crate::json::ErrorBody)),
     tags((name = "oracle", description = "Encryption and decryption"), (name = "keys", description = "Asymmetric key pairs, handed out and forgotten"), (name = "operations", description = "Probes, metrics and documentation"))
 )]
 #[derive(Debug)]

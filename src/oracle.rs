@@ -641,6 +641,7 @@ mod tests {
             assert_eq!(in_body.code(), code, "{body}");
             assert!(in_body.to_string().contains(message), "{body}: {in_body}");
             let decoded = crate::json::parse_object::<EncryptRequest>(body.as_bytes())
+                .map_err(Error::from)
                 .and_then(EncryptRequest::into_answer)
                 .unwrap_err();
             assert_eq!(

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::{
     decrypt, decrypt_batch, encrypt, encrypt_batch, healthz, keypair, metrics, readyz, usage,
 };
-use crate::error::Error;
+use crate::http_error::HttpError as Error;
 use crate::openapi::openapi_json;
 
 /// Registers every route. Each path answers its own methods and a JSON 405 (with `Allow`) for

@@ -20,7 +20,7 @@ use actix_web::{HttpMessage as _, web};
 use futures_util::Stream;
 
 use crate::config::LogFormat;
-use crate::error::Error;
+use crate::http_error::HttpError;
 use crate::metrics::Metrics;
 
 /// The header that carries the request id both ways.
@@ -119,8 +119,8 @@ pub async fn access_log(
     let code = res
         .response()
         .error()
-        .and_then(|err| err.as_error::<Error>())
-        .map(Error::code);
+        .and_then(|err| err.as_error::<HttpError>())
+        .map(HttpError::code);
     let bytes_out = match res.response().body().size() {
         BodySize::Sized(n) => n,
         BodySize::None | BodySize::Stream => 0,

@@ -13,16 +13,26 @@ use std::path::Path;
 /// Lowest layer first. A module may use its own layer and the ones before it.
 const LAYERS: &[(&str, &[&str])] = &[
     ("crypto: aes-gcm and the RNG", &["crypto"]),
-    ("wire: the JSON and base64 types", &["envelope"]),
+    (
+        "wire: the JSON and base64 types",
+        &["envelope", "json", "batch"],
+    ),
     ("keys: key pairs and recipients", &["keypair", "recipient"]),
     ("the library's error", &["error"]),
-    ("wire: JSON bodies and batches", &["json", "batch"]),
     ("oracle: one request to one answer", &["oracle"]),
     ("client", &["client"]),
     ("settings: the flags the server is built from", &["config"]),
     (
         "http: extractors, handlers, routes, OpenAPI",
-        &["body", "keygen", "metrics", "api", "openapi", "routes"],
+        &[
+            "http_error",
+            "body",
+            "keygen",
+            "metrics",
+            "api",
+            "openapi",
+            "routes",
+        ],
     ),
     (
         "server: listener, TLS, logs, redirect, probe",

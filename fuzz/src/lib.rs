@@ -20,7 +20,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gcm_oracle::body::parse_object;
+use gcm_oracle::internals::{HttpError, parse_items, parse_object};
 use gcm_oracle::{
     Answer, Batch, BatchItem, DecryptRequest, Encoding, EncryptRequest, Envelope, EnvelopeError,
     Error, RecipientError, Sealed, Wrap, open_for_recipient_with,
@@ -60,7 +60,7 @@ pub fn encrypt_request(data: &[u8]) {
                 in_body.code(),
                 err.code(),
             );
-            return assert_decoding_error(&err, "encrypt request");
+            return assert_decoding_error(&Error::from(err), "encrypt request");
         }
     };
     // What the request asks to seal, decoded here independently of the library.
@@ -181,7 +181,7 @@ fn check_wrapped_answer(recipient: &str, envelope: &Envelope, clear: &[u8], aad:
 pub fn decrypt_request(data: &[u8]) {
     let request = match parse_object::<DecryptRequest>(data) {
         Ok(request) => request,
-        Err(err) => return assert_decoding_error(&err, "decrypt request"),
+        Err(err) => return assert_decoding_error(&Error::from(err), "decrypt request"),
     };
     let response = match request.open() {
         Ok(response) => response,
@@ -299,13 +299,13 @@ pub fn envelope(data: &[u8]) {
 /// `POST /oracleinvocation/batch` and `POST /decrypt/batch`: split the body into items, then
 /// run each item through both single-item harnesses and write the batch answer.
 pub fn batch(data: &[u8]) {
-    let items = match gcm_oracle::batch::parse_items(data, BATCH_LIMIT) {
+    let items = match parse_items(data, BATCH_LIMIT) {
         Ok(items) => items,
         Err(err) => {
-            assert_client_error(&err, "batch");
+            assert_client_error(&Error::from(err.clone()), "batch");
             // A looser limit reads the same body to a batch over this one's limit, or to the
             // same kind of error.
-            let loose = gcm_oracle::batch::parse_items(data, usize::MAX);
+            let loose = parse_items(data, usize::MAX);
             match (err.code(), loose) {
                 ("too_many_items", Ok(items)) => assert!(items.len() > BATCH_LIMIT),
                 ("too_many_items", Err(other)) => {
@@ -328,6 +328,7 @@ pub fn batch(data: &[u8]) {
         encrypt_request(bytes);
         decrypt_request(bytes);
         let answer = parse_object::<EncryptRequest>(bytes)
+            .map_err(Error::from)
             .and_then(EncryptRequest::into_answer)
             .map(|answer| answer.to_envelope());
         answers.push(answer.into());
@@ -365,9 +366,10 @@ fn envelope_of(request: &DecryptRequest) -> Envelope {
 /// A body that does not decode is a 400 saying the JSON is broken or of the wrong shape.
 fn assert_decoding_error(err: &Error, what: &str) {
     assert!(
-        matches!(err.code(), "malformed_json" | "invalid_request") && err.status() == 400,
+        matches!(err.code(), "malformed_json" | "invalid_request")
+            && HttpError::status_of(err) == 400,
         "decoding an {what} gave {} {} ({err})",
-        err.status(),
+        HttpError::status_of(err),
         err.code(),
     );
 }
@@ -375,9 +377,9 @@ fn assert_decoding_error(err: &Error, what: &str) {
 /// Whatever a client sends, the answer is a 4xx: nothing in a body may cause a server error.
 fn assert_client_error(err: &Error, what: &str) {
     assert!(
-        (400..500).contains(&err.status()),
+        (400..500).contains(&HttpError::status_of(err)),
         "{what} gave {} {} ({err}): input must never cause a 5xx",
-        err.status(),
+        HttpError::status_of(err),
         err.code(),
     );
 }
