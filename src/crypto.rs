@@ -1,4 +1,5 @@
-//! AES-GCM sealing and opening: the only module that touches `aes-gcm` and the RNG.
+//! AES-GCM sealing and opening: the only module that touches `aes-gcm` and the RNG. It knows
+//! nothing of JSON or base64; how sizes and keys are written on the wire is `wire`'s.
 //!
 //! Every seal draws a fresh key and a fresh nonce from the operating system's CSPRNG, so a
 //! (key, nonce) pair is never reused and no state has to be kept between calls.
@@ -9,7 +10,6 @@ use aes_gcm::AesGcm;
 use aes_gcm::aead::array::typenum::{U12, U16};
 use aes_gcm::aead::{AeadCore, AeadInOut, KeyInit};
 use aes_gcm::aes::{Aes128, Aes192, Aes256};
-use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Calls a generic function with the `AesGcm` type for a key size and nonce size: one match,
@@ -35,9 +35,8 @@ const MAX_KEY_LEN: usize = 32;
 /// Largest nonce, in bytes (128 bits).
 const MAX_NONCE_LEN: usize = 16;
 
-/// An AES key size. Written on the wire as the number of bits: `128`, `192` or `256`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(into = "u16")]
+/// An AES key size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum KeySize {
     /// AES-128: a 16-byte key, what the original Python service used.
     Aes128,
@@ -79,9 +78,8 @@ impl KeySize {
     }
 }
 
-/// A GCM nonce size. Written on the wire as the number of bits: `96` or `128`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(into = "u16")]
+/// A GCM nonce size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum NonceSize {
     /// 96 bits, the default: NIST SP 800-38D's recommended IV length. It is used as the
     /// counter block directly, with no GHASH step, and is what every GCM library expects.
@@ -117,85 +115,6 @@ impl NonceSize {
     #[must_use]
     pub fn from_len(len: usize) -> Option<Self> {
         Self::ALL.into_iter().find(|size| size.byte_len() == len)
-    }
-}
-
-/// A size written on the wire as a number of bits, one of a few allowed values: what
-/// [`KeySize`] and [`NonceSize`] share for parsing, errors and the OpenAPI schema.
-pub(crate) trait Bits: Sized + Copy + Default + Into<u16> + 'static {
-    /// Every allowed size.
-    const ALL_SIZES: &'static [Self];
-    /// The request field it is read from.
-    const FIELD: &'static str;
-    /// What a reader of an error message is told to send.
-    const EXPECTING: &'static str;
-
-    /// The size that is `bits` long.
-    fn from_bits(bits: u64) -> Option<Self> {
-        Self::ALL_SIZES
-            .iter()
-            .copied()
-            .find(|size| u64::from((*size).into()) == bits)
-    }
-}
-
-/// Implements [`Bits`], `TryFrom<u16>`, `Into<u16>` and `Deserialize` (from a JSON integer)
-/// for a size enum with `ALL` and `bits()`.
-macro_rules! bits_size {
-    ($size:ty, $field:literal, $expecting:literal) => {
-        impl Bits for $size {
-            const ALL_SIZES: &'static [Self] = &Self::ALL;
-            const FIELD: &'static str = $field;
-            const EXPECTING: &'static str = $expecting;
-        }
-
-        impl TryFrom<u16> for $size {
-            type Error = String;
-
-            fn try_from(bits: u16) -> Result<Self, String> {
-                Self::from_bits(bits.into()).ok_or_else(|| {
-                    format!("`{}` must be {}, not {bits}", Self::FIELD, Self::EXPECTING)
-                })
-            }
-        }
-
-        impl From<$size> for u16 {
-            fn from(size: $size) -> Self {
-                size.bits()
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $size {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_u64(BitsVisitor(core::marker::PhantomData))
-            }
-        }
-    };
-}
-
-bits_size!(KeySize, "key_bits", "128, 192 or 256");
-bits_size!(NonceSize, "nonce_bits", "96 or 128");
-
-/// Reads a size from a JSON integer, with an error that lists the allowed values.
-struct BitsVisitor<T>(core::marker::PhantomData<T>);
-
-impl<T: Bits> serde::de::Visitor<'_> for BitsVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(T::EXPECTING)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, bits: u64) -> Result<T, E> {
-        T::from_bits(bits)
-            .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(bits), &self))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, bits: i64) -> Result<T, E> {
-        match u64::try_from(bits) {
-            Ok(bits) => self.visit_u64(bits),
-            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(bits), &self)),
-        }
     }
 }
 
@@ -813,20 +732,6 @@ mod tests {
             Key::try_from(&[1u8; 24][..]).unwrap().size(),
             KeySize::Aes192
         );
-    }
-
-    #[test]
-    fn sizes_are_read_and_written_in_bits() {
-        assert_eq!(serde_json::to_string(&KeySize::Aes192).unwrap(), "192");
-        assert_eq!(
-            serde_json::from_str::<NonceSize>("128").unwrap(),
-            NonceSize::Bits128
-        );
-        let err = serde_json::from_str::<KeySize>("100")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("expected 128, 192 or 256"), "{err}");
-        assert!(serde_json::from_str::<NonceSize>("64").is_err());
     }
 
     #[test]

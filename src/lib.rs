@@ -62,6 +62,7 @@ macro_rules! zeroize_on_drop_by_fields {
 }
 
 pub mod batch;
+mod bits;
 pub mod crypto;
 pub mod envelope;
 pub mod error;

@@ -10,7 +10,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-use crate::crypto::{Bits, KeySize, NonceSize};
+use crate::bits::Bits;
+use crate::crypto::{KeySize, NonceSize};
 
 /// The service's API description.
 #[derive(OpenApi)]

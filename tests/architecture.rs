@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("crypto: aes-gcm and the RNG", &["crypto"]),
     (
         "wire: the JSON and base64 types",
-        &["envelope", "json", "batch"],
+        &["bits", "envelope", "json", "batch"],
     ),
     ("keys: key pairs and recipients", &["keypair", "recipient"]),
     ("the library's error", &["error"]),
