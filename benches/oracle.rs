@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::test::{self, TestRequest};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gcm_oracle::server::{AppState, app};
+use gcm_oracle::internals::{AppState, app};
 use gcm_oracle::{Answer, EncryptRequest, Envelope, open, seal};
 
 // The allocator the server binary runs with, so the numbers are the server's.

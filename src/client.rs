@@ -8,7 +8,7 @@
 //! every decryption returns bytes.
 //!
 //! ```no_run
-//! # async fn example() -> Result<(), gcm_oracle::client::ClientError> {
+//! # async fn example() -> Result<(), gcm_oracle::ClientError> {
 //! use gcm_oracle::Client;
 //!
 //! let ca = std::fs::read("certs/dev-ca.pem").expect("dev CA");
@@ -26,11 +26,12 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::batch::{Batch, BatchItem};
 use crate::crypto::SealOptions;
-use crate::envelope::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope};
-use crate::json::ErrorBody;
-use crate::keypair::{Algorithm, Keypair, KeypairRequest};
+use crate::keys::keypair::{Algorithm, Keypair, KeypairRequest};
+use crate::wire::batch::{Batch, BatchItem};
+use crate::wire::envelope::Envelope;
+use crate::wire::json::ErrorBody;
+use crate::wire::request::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest};
 
 /// Everything a client call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ pub enum ClientError {
     /// opens it with [`open_for_recipient`](crate::open_for_recipient)), or it is not a
     /// plain envelope.
     #[error(transparent)]
-    Envelope(#[from] crate::envelope::EnvelopeError),
+    Envelope(#[from] crate::wire::envelope::EnvelopeError),
     /// The server's answer does not follow the wire contract.
     #[error("unexpected answer from the server (status {status}): {detail}")]
     UnexpectedResponse {
@@ -124,7 +125,7 @@ impl Client {
     /// A client for the server at `base_url` trusting only the CA certificate(s) in `ca_pem`.
     ///
     /// ```no_run
-    /// # fn example() -> Result<(), gcm_oracle::client::ClientError> {
+    /// # fn example() -> Result<(), gcm_oracle::ClientError> {
     /// let ca = std::fs::read("certs/dev-ca.pem").expect("dev CA");
     /// let client = gcm_oracle::Client::with_ca_pem("https://localhost:8443", &ca)?;
     /// # Ok(())
@@ -169,7 +170,7 @@ impl Client {
     /// Encrypts `plaintext` with the defaults: AES-256, a 96-bit nonce, no associated data.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::ClientError> {
     /// let envelope = client.encrypt("any bytes, or text").await?;
     /// println!("key {}", envelope.key.as_deref().map_or("", |key| key.as_str()));
     /// # Ok(())
@@ -187,7 +188,7 @@ impl Client {
     /// Encrypts `plaintext` with the key size, nonce size and associated data in `options`.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::ClientError> {
     /// use gcm_oracle::{KeySize, NonceSize, SealOptions};
     ///
     /// // The original Python service's format: AES-128 with a 128-bit nonce.
@@ -214,7 +215,7 @@ impl Client {
     /// only [`open_for_recipient`](crate::open_for_recipient) with that private key opens it.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::ClientError> {
     /// use gcm_oracle::{Algorithm, SealOptions, open_for_recipient};
     ///
     /// let bob = client.keypair(Algorithm::X25519).await?; // Bob keeps the private key
@@ -252,7 +253,7 @@ impl Client {
     /// Decrypts an envelope sealed without associated data.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client, envelope: gcm_oracle::Envelope) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client, envelope: gcm_oracle::Envelope) -> Result<(), gcm_oracle::ClientError> {
     /// let plaintext: Vec<u8> = client.decrypt(&envelope).await?;
     /// # Ok(())
     /// # }
@@ -269,7 +270,7 @@ impl Client {
     /// Decrypts an envelope sealed with associated data `aad`.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client, envelope: gcm_oracle::Envelope) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client, envelope: gcm_oracle::Envelope) -> Result<(), gcm_oracle::ClientError> {
     /// let plaintext = client.decrypt_with(&envelope, b"order 7").await?;
     /// # Ok(())
     /// # }
@@ -292,7 +293,7 @@ impl Client {
     /// answers come back in the same order; one bad item fails alone.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client) -> Result<(), gcm_oracle::ClientError> {
     /// use gcm_oracle::SealOptions;
     ///
     /// let answers = client.encrypt_batch(&["a", "b", "c"], &SealOptions::new()).await?;
@@ -329,7 +330,7 @@ impl Client {
     /// none), in one request. The answers come back in the same order.
     ///
     /// ```no_run
-    /// # async fn example(client: gcm_oracle::Client, envelopes: Vec<gcm_oracle::Envelope>) -> Result<(), gcm_oracle::client::ClientError> {
+    /// # async fn example(client: gcm_oracle::Client, envelopes: Vec<gcm_oracle::Envelope>) -> Result<(), gcm_oracle::ClientError> {
     /// for answer in client.decrypt_batch(&envelopes, b"").await? {
     ///     match answer {
     ///         Ok(plaintext) => println!("{} bytes", plaintext.len()),
@@ -412,15 +413,15 @@ fn decode_plaintext(response: &DecryptResponse, status: u16) -> Result<Vec<u8>, 
 mod tests {
     use super::*;
     #[cfg(feature = "server")]
-    use crate::envelope::{EnvelopeError, Field};
+    use crate::oracle::error::Error;
     #[cfg(feature = "server")]
-    use crate::error::Error;
+    use crate::wire::envelope::{EnvelopeError, Field};
 
     /// Every error the server can send keeps its status and code through the client.
     #[cfg(feature = "server")]
     #[test]
     fn every_server_error_keeps_its_status_and_code() {
-        use crate::http_error::HttpError;
+        use crate::http::error::HttpError;
         let errors: [HttpError; 13] = [
             Error::MalformedJson("x".into()).into(),
             Error::InvalidRequest("x".into()).into(),

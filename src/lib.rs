@@ -37,7 +37,7 @@
 //!
 //! Sealing for someone else (feature `recipient`, on with `server` and `client`): the AES
 //! key is wrapped to a recipient's RSA or X25519 public key, and only their private key opens
-//! the envelope — see [`recipient`] and [`keypair`].
+//! the envelope — see [`Keypair`] and [`open_for_recipient`].
 //!
 //! Keys are zeroized when dropped, and no `Debug` output shows a key, nonce, tag or clear text.
 
@@ -61,76 +61,62 @@ macro_rules! zeroize_on_drop_by_fields {
     };
 }
 
-pub mod batch;
-mod bits;
-pub mod crypto;
-pub mod envelope;
-pub mod error;
-pub mod json;
-pub mod oracle;
-
+// The layers, lowest first: each uses only those above it in this list (docs/ARCHITECTURE.md;
+// tests/architecture.rs checks it). The modules are private; the public interface is the
+// `pub use` block below.
+#[cfg(feature = "server")]
+mod cli;
 #[cfg(feature = "client")]
-pub mod client;
+mod client;
+mod crypto;
+#[cfg(feature = "server")]
+mod http;
 #[cfg(feature = "recipient")]
-pub mod keypair;
-#[cfg(feature = "recipient")]
-pub mod recipient;
+mod keys;
+mod oracle;
+#[cfg(feature = "server")]
+mod server;
+mod wire;
 
-#[cfg(feature = "server")]
-pub mod api;
-#[cfg(feature = "server")]
-pub mod body;
-#[cfg(feature = "server")]
-pub mod config;
-#[cfg(feature = "server")]
-pub mod http_error;
-#[cfg(feature = "server")]
-pub mod keygen;
-#[cfg(feature = "server")]
-pub mod metrics;
-#[cfg(feature = "server")]
-pub mod offline;
-#[cfg(feature = "server")]
-pub mod openapi;
-#[cfg(feature = "server")]
-pub mod probe;
-#[cfg(feature = "server")]
-pub mod redirect;
-#[cfg(feature = "server")]
-pub mod routes;
-#[cfg(feature = "server")]
-pub mod server;
-#[cfg(feature = "server")]
-pub mod telemetry;
-#[cfg(feature = "server")]
-pub mod tls;
-
-pub use batch::{Batch, BatchItem};
+// The public interface.
 pub use crypto::{
-    DecryptionFailed, InvalidLength, Key, KeySize, Nonce, NonceSize, SealOptions, Sealed, Tag,
-    open, open_with, seal, seal_with,
+    DecryptionFailed, InvalidLength, Key, KeySize, Nonce, NonceSize, SealOptions, Sealed, TAG_LEN,
+    Tag, open, open_with, seal, seal_in_place, seal_with,
 };
-pub use envelope::{
-    DecryptRequest, DecryptResponse, Encoding, EncryptRequest, Envelope, EnvelopeError, Field, Wrap,
-};
-pub use error::Error;
-pub use json::{ErrorBody, JsonError};
-pub use oracle::{Answer, AnswerJson};
+pub use oracle::error::Error;
+pub use oracle::{Answer, EnvelopeJson};
+pub use wire::batch::{Batch, BatchItem};
+pub use wire::envelope::{Envelope, EnvelopeError, Field, Wrap};
+pub use wire::json::{ErrorBody, JsonError};
+pub use wire::request::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest};
 
 #[cfg(feature = "client")]
-pub use client::Client;
+pub use client::{Client, ClientError, ItemResult};
 #[cfg(feature = "recipient")]
-pub use keypair::{Algorithm, Keypair};
+pub use keys::keypair::{Algorithm, KeygenFailed, Keypair, KeypairRequest};
 #[cfg(feature = "recipient")]
-pub use recipient::{RecipientError, open_for_recipient, open_for_recipient_with};
+pub use keys::recipient::{
+    PrivateKey, Recipient, RecipientError, open_for_recipient, open_for_recipient_with,
+};
 
 /// Not part of the public API: what the binary, the fuzz targets, the benches and the tests
 /// need from below the crate root. It may change in any release.
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::batch::parse_items;
+    pub use crate::wire::batch::parse_items;
+
     #[cfg(feature = "server")]
-    pub use crate::http_error::HttpError;
+    pub use crate::cli::offline::{self, OfflineError};
     #[cfg(feature = "server")]
-    pub use crate::json::parse_object;
+    pub use crate::cli::probe::probe;
+    #[cfg(feature = "server")]
+    pub use crate::cli::{Cli, Command, LogFormat, ProbeArgs};
+    #[cfg(feature = "server")]
+    pub use crate::http::error::HttpError;
+    #[cfg(feature = "server")]
+    pub use crate::server::tls::generate_dev_certs;
+    #[cfg(feature = "server")]
+    pub use crate::server::{AppState, Server, app, telemetry};
+    #[cfg(feature = "server")]
+    pub use crate::wire::json::parse_object;
 }

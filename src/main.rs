@@ -4,10 +4,10 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use gcm_oracle::config::{Cli, Command, LogFormat, ProbeArgs};
-use gcm_oracle::offline::{self, OfflineError};
-use gcm_oracle::server::Server;
-use gcm_oracle::{telemetry, tls};
+use gcm_oracle::internals::{
+    Cli, Command, LogFormat, OfflineError, ProbeArgs, Server, generate_dev_certs, offline,
+    telemetry,
+};
 
 // mimalloc keeps freed memory for reuse instead of returning large buffers to the kernel
 // after every request: measured 2x faster on 1 MiB requests (docs/BENCHMARKS.md).
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Command::GenCert(args) => {
             telemetry::init(LogFormat::Pretty);
             logged(
-                tls::generate_dev_certs(&args.cert_dir, &args.sans)
+                generate_dev_certs(&args.cert_dir, &args.sans)
                     .map(|paths| {
                         tracing::info!(
                             "wrote {}, {} and {}",
@@ -74,7 +74,7 @@ fn probe(args: &ProbeArgs) -> ExitCode {
         .enable_all()
         .build();
     let result = match runtime {
-        Ok(runtime) => runtime.block_on(gcm_oracle::probe::probe(
+        Ok(runtime) => runtime.block_on(gcm_oracle::internals::probe(
             &args.url,
             args.servername.as_deref(),
             args.cacert.as_deref(),

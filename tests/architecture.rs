@@ -1,84 +1,167 @@
-//! The shape of the code, checked: no import cycles between the modules under `src/`, and
-//! every module uses only modules of its own layer or of the layers below it.
+//! The shape of the code, checked (docs/ARCHITECTURE.md draws it):
 //!
-//! It reads the `crate::` paths of each file (outside its `#[cfg(test)] mod tests`, outside
-//! comments) and names the offending line. A new module must be given a layer in `LAYERS`.
-//! The layers are today's flat modules; docs/ARCHITECTURE.md says where they are going.
+//! - each top-level module under `src/` is a layer, and uses only the layers below it;
+//! - so there are no import cycles between top-level modules (checked on its own too);
+//! - the HTTP handlers never import the OpenAPI module;
+//! - the crate root declares its modules private (the public interface is its `pub use`s);
+//! - no file under `src/` is longer than 600 lines outside its test module.
+//!
+//! It reads the `crate::` paths of each file (outside its `mod tests`, outside comments),
+//! resolves names the crate root re-exports (`crate::Envelope`) to the module they come from,
+//! and names the offending line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test")]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Lowest layer first. A module may use its own layer and the ones before it.
-const LAYERS: &[(&str, &[&str])] = &[
-    ("crypto: aes-gcm and the RNG", &["crypto"]),
+/// The layers, lowest first: a top-level module may use its own layer and the ones before it.
+const LAYERS: &[(&str, &str)] = &[
+    ("crypto", "aes-gcm and the RNG"),
+    ("wire", "the JSON and base64 contract"),
+    ("keys", "key pairs and recipients"),
+    ("oracle", "one request to one answer, without HTTP"),
+    ("client", "the typed HTTPS client"),
     (
-        "wire: the JSON and base64 types",
-        &["bits", "envelope", "json", "batch"],
-    ),
-    ("keys: key pairs and recipients", &["keypair", "recipient"]),
-    ("the library's error", &["error"]),
-    ("oracle: one request to one answer", &["oracle"]),
-    ("client", &["client"]),
-    ("settings: the flags the server is built from", &["config"]),
-    (
-        "http: extractors, handlers, routes, OpenAPI",
-        &[
-            "http_error",
-            "body",
-            "keygen",
-            "metrics",
-            "api",
-            "openapi",
-            "routes",
-        ],
+        "http",
+        "actix: routes, extractors, handlers, OpenAPI, the HTTP error",
     ),
     (
-        "server: listener, TLS, logs, redirect, probe",
-        &["server", "tls", "redirect", "telemetry", "probe"],
+        "server",
+        "the runtime: listener, TLS, signals, redirect, logs",
     ),
-    ("cli: subcommands without a server", &["offline"]),
+    ("cli", "the command line and its subcommands"),
 ];
 
 /// The crate root and the binary sit above every layer.
 const ROOTS: &[&str] = &["lib", "main"];
 
-/// A use of another module: where, and which.
+/// The most lines a file under `src/` may have before its test module.
+const MAX_LINES: usize = 600;
+
+/// A source file: where, which top-level module it belongs to, and its non-test code.
+struct File {
+    path: String,
+    module: String,
+    /// `(line number, line)` of the code before the test module, comments left out.
+    code: Vec<(usize, String)>,
+    /// Lines before the test module, comments included.
+    length: usize,
+}
+
+/// A use of another top-level module: where, and which.
 #[derive(Debug)]
 struct Use {
+    path: String,
     line: usize,
     text: String,
     module: String,
 }
 
-/// Every module under `src/` and the other modules its non-test code names.
-fn modules() -> BTreeMap<String, Vec<Use>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut names = BTreeSet::new();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        assert!(
-            path.extension().is_some_and(|ext| ext == "rs"),
-            "{}: a folder under src/ needs this test taught about it",
-            path.display()
-        );
-        names.insert(path.file_stem().unwrap().to_str().unwrap().to_owned());
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn files() -> Vec<File> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push(path);
+            }
+        }
     }
-    let mut modules = BTreeMap::new();
-    for name in &names {
-        let text = std::fs::read_to_string(src.join(format!("{name}.rs"))).unwrap();
-        let mut uses = Vec::new();
+    let mut paths = Vec::new();
+    walk(&src(), &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(src()).unwrap();
+            let first = relative.components().next().unwrap().as_os_str();
+            let module = Path::new(first)
+                .file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut code = Vec::new();
+            let mut length = 0;
+            for (index, line) in text.lines().enumerate() {
+                let trimmed = line.trim_start();
+                if trimmed.starts_with("mod tests") || trimmed.starts_with("pub(crate) mod tests") {
+                    break;
+                }
+                length = index + 1;
+                if !trimmed.starts_with("//") {
+                    code.push((index + 1, line.to_owned()));
+                }
+            }
+            // The `#[cfg(test)]` lines just above the test module are part of it.
+            while code
+                .last()
+                .is_some_and(|(_, line)| line.trim_start().starts_with("#[") || line.is_empty())
+            {
+                code.pop();
+            }
+            File {
+                path: format!("src/{}", relative.display()),
+                module,
+                code,
+                length,
+            }
+        })
+        .collect()
+}
+
+/// The names the crate root re-exports, and the top-level module each comes from.
+fn root_names(files: &[File]) -> BTreeMap<String, String> {
+    let lib = files.iter().find(|file| file.path == "src/lib.rs").unwrap();
+    let text: String = lib
+        .code
+        .iter()
+        .map(|(_, line)| line.as_str())
+        .take_while(|line| !line.contains("pub mod internals"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut names = BTreeMap::new();
+    for statement in text.split(';') {
+        let Some(used) = statement.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let module = identifier(used);
+        let items = match used.split_once('{') {
+            Some((_, items)) => items.trim_end_matches(['}', ' ']).to_owned(),
+            None => used.to_owned(),
+        };
+        for item in items.split(',') {
+            let exported = item.rsplit([':', ' ']).next().unwrap().trim();
+            if !exported.is_empty() {
+                names.insert(exported.to_owned(), module.clone());
+            }
+        }
+    }
+    names
+}
+
+/// Every use each file makes of another top-level module.
+fn uses(files: &[File]) -> Vec<Use> {
+    let modules: BTreeSet<&str> = files.iter().map(|file| file.module.as_str()).collect();
+    let roots = root_names(files);
+    let mut uses = Vec::new();
+    for file in files {
+        // From a top-level file or a folder's `mod.rs`, `super::` is the crate root.
+        let super_is_root = !file.path[4..].contains('/') || file.path.ends_with("/mod.rs");
         let mut in_group = false;
-        for (index, line) in text.lines().enumerate() {
-            let code = line.trim_start();
-            if code.starts_with("mod tests") || code.starts_with("pub(crate) mod tests") {
-                break;
+        for (line, text) in &file.code {
+            let code = text.trim_start();
+            let mut named = crate_paths(code, "crate::");
+            if super_is_root {
+                named.extend(crate_paths(code, "super::"));
             }
-            if code.starts_with("//") {
-                continue;
-            }
-            let mut named: Vec<String> = crate_paths(code);
             // `use crate::{a, b::c};` over several lines names a and b.
             if code.starts_with("use crate::{") || code.starts_with("pub use crate::{") {
                 in_group = !code.contains("};");
@@ -87,26 +170,33 @@ fn modules() -> BTreeMap<String, Vec<Use>> {
                 in_group = !code.contains("};");
                 named.extend(group_heads(code));
             }
-            for module in named {
-                if module != *name && names.contains(&module) {
+            for name in named {
+                let module = if modules.contains(name.as_str()) {
+                    name
+                } else if let Some(module) = roots.get(&name) {
+                    module.clone()
+                } else {
+                    continue;
+                };
+                if module != file.module {
                     uses.push(Use {
-                        line: index + 1,
-                        text: line.trim().to_owned(),
+                        path: file.path.clone(),
+                        line: *line,
+                        text: text.trim().to_owned(),
                         module,
                     });
                 }
             }
         }
-        modules.insert(name.clone(), uses);
     }
-    modules
+    uses
 }
 
-/// The module after each `crate::` in a line.
-fn crate_paths(code: &str) -> Vec<String> {
-    code.match_indices("crate::")
+/// The name after each `prefix` (`crate::`) in a line.
+fn crate_paths(code: &str, prefix: &str) -> Vec<String> {
+    code.match_indices(prefix)
         .filter(|(at, _)| !code[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
-        .map(|(at, _)| identifier(&code[at + "crate::".len()..]))
+        .map(|(at, _)| identifier(&code[at + prefix.len()..]))
         .filter(|name| !name.is_empty())
         .collect()
 }
@@ -127,54 +217,54 @@ fn identifier(text: &str) -> String {
 }
 
 fn layer_of(module: &str) -> Option<usize> {
-    LAYERS
-        .iter()
-        .position(|(_, members)| members.contains(&module))
+    LAYERS.iter().position(|(name, _)| *name == module)
 }
 
 #[test]
-fn every_module_has_a_layer() {
-    for module in modules().keys() {
+fn every_file_is_in_a_layer() {
+    for file in files() {
         assert!(
-            ROOTS.contains(&module.as_str()) || layer_of(module).is_some(),
-            "src/{module}.rs has no layer: add it to LAYERS in tests/architecture.rs"
+            ROOTS.contains(&file.module.as_str()) || layer_of(&file.module).is_some(),
+            "{} is in no layer: put it in one of {:?}, or add a layer to LAYERS in \
+             tests/architecture.rs (and docs/ARCHITECTURE.md)",
+            file.path,
+            LAYERS.iter().map(|(name, _)| name).collect::<Vec<_>>()
         );
     }
 }
 
 #[test]
 fn no_module_uses_a_layer_above_its_own() {
-    let mut upward = Vec::new();
-    for (module, uses) in modules() {
-        let Some(own) = layer_of(&module) else {
-            continue;
-        };
-        for used in uses {
-            let Some(theirs) = layer_of(&used.module) else {
-                continue;
-            };
-            if theirs > own {
-                upward.push(format!(
-                    "src/{module}.rs:{} ({}) uses {} ({}): `{}`",
-                    used.line, LAYERS[own].0, used.module, LAYERS[theirs].0, used.text
-                ));
-            }
-        }
-    }
+    let files = files();
+    let own_layer: BTreeMap<&str, usize> = files
+        .iter()
+        .filter_map(|file| Some((file.path.as_str(), layer_of(&file.module)?)))
+        .collect();
+    let upward: Vec<String> = uses(&files)
+        .into_iter()
+        .filter_map(|used| {
+            let own = *own_layer.get(used.path.as_str())?;
+            let theirs = layer_of(&used.module)?;
+            (theirs > own).then(|| {
+                format!(
+                    "{}:{} ({}) uses {} ({}): `{}`",
+                    used.path, used.line, LAYERS[own].0, used.module, LAYERS[theirs].0, used.text
+                )
+            })
+        })
+        .collect();
     assert!(upward.is_empty(), "upward imports:\n{}", upward.join("\n"));
 }
 
 #[test]
-fn no_import_cycles_between_modules() {
-    let modules = modules();
-    let edges: BTreeMap<&str, BTreeSet<&str>> = modules
-        .iter()
-        .map(|(module, uses)| {
-            let targets = uses.iter().map(|used| used.module.as_str()).collect();
-            (module.as_str(), targets)
-        })
-        .collect();
-    // Depth-first search; a grey module met again closes a cycle.
+fn no_import_cycles_between_top_level_modules() {
+    let uses = uses(&files());
+    let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for used in &uses {
+        let from = used.path[4..].split(['/', '.']).next().unwrap();
+        edges.entry(from).or_default().insert(used.module.as_str());
+    }
+    // Depth-first search; a module met again while still on the path closes a cycle.
     fn visit<'a>(
         module: &'a str,
         edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
@@ -204,11 +294,11 @@ fn no_import_cycles_between_modules() {
             let lines: Vec<String> = cycle
                 .windows(2)
                 .map(|pair| {
-                    let used = modules[pair[0]]
+                    let used = uses
                         .iter()
-                        .find(|used| used.module == pair[1])
+                        .find(|used| used.path[4..].starts_with(pair[0]) && used.module == pair[1])
                         .unwrap();
-                    format!("src/{}.rs:{}: `{}`", pair[0], used.line, used.text)
+                    format!("{}:{}: `{}`", used.path, used.line, used.text)
                 })
                 .collect();
             panic!("import cycle {}:\n{}", cycle.join(" -> "), lines.join("\n"));
@@ -217,18 +307,77 @@ fn no_import_cycles_between_modules() {
 }
 
 #[test]
-fn the_reader_sees_grouped_and_nested_uses() {
+fn handlers_never_import_the_openapi_module() {
+    let files = files();
+    let handlers = files
+        .iter()
+        .find(|file| file.path == "src/http/handlers.rs")
+        .expect("the handlers live in src/http/handlers.rs");
+    for (line, text) in &handlers.code {
+        assert!(
+            !text.contains("http::openapi") && !text.contains("super::openapi"),
+            "{}:{line}: the handlers import the OpenAPI module: `{}`",
+            handlers.path,
+            text.trim()
+        );
+    }
+}
+
+#[test]
+fn the_crate_root_declares_only_private_modules() {
+    let files = files();
+    let lib = files.iter().find(|file| file.path == "src/lib.rs").unwrap();
+    for (line, text) in &lib.code {
+        let code = text.trim_start();
+        if code.starts_with("pub mod ") {
+            assert_eq!(
+                code, "pub mod internals {",
+                "src/lib.rs:{line}: a public module; re-export what callers need instead"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_file_is_longer_than_600_lines_outside_its_tests() {
+    let long: Vec<String> = files()
+        .into_iter()
+        .filter(|file| file.length > MAX_LINES)
+        .map(|file| format!("{}: {} lines", file.path, file.length))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these files (at most {MAX_LINES} lines before the test module):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_reader_sees_grouped_nested_and_re_exported_uses() {
     assert_eq!(
-        crate_paths("let x = crate::json::parse_object(b)?;"),
-        ["json"]
+        crate_paths("let x = crate::wire::json::parse_object(b)?;", "crate::"),
+        ["wire"]
     );
     assert_eq!(
-        crate_paths("use crate::error::Error; // crate::api"),
-        ["error", "api"]
+        crate_paths("use crate::oracle::Error; // crate::http", "crate::"),
+        ["oracle", "http"]
     );
-    assert!(crate_paths("use gcm_oracle_crate::x;").is_empty());
+    assert!(crate_paths("use gcm_oracle_crate::x;", "crate::").is_empty());
     assert_eq!(
-        group_heads("error::Error, oracle::{Answer, AnswerJson},"),
-        ["error", "oracle", "AnswerJson"]
+        group_heads("oracle::Error, wire::{Envelope, Field},"),
+        ["oracle", "wire", "Field"]
     );
+    let files = files();
+    let roots = root_names(&files);
+    assert_eq!(roots["Envelope"], "wire");
+    assert_eq!(roots["seal"], "crypto");
+    assert_eq!(roots["Error"], "oracle");
+    // The layers that others build on are seen in use: the reader is not blind.
+    let used: BTreeSet<String> = uses(&files).into_iter().map(|used| used.module).collect();
+    for layer in ["crypto", "wire", "keys", "oracle", "http", "server"] {
+        assert!(
+            used.contains(layer),
+            "nothing uses {layer}: is the reader blind?"
+        );
+    }
 }

@@ -48,10 +48,10 @@ proptest! {
     fn open_of_seal_is_identity(plaintext in prop::collection::vec(any::<u8>(), 0..2048), options in options()) {
         let sealed = seal_with(&plaintext, &options);
         prop_assert_eq!(sealed.ciphertext.len(), plaintext.len());
-        prop_assert_eq!(open_with(&sealed, options.get_aad()).unwrap(), plaintext.clone());
+        prop_assert_eq!(open_with(&sealed, &options.aad).unwrap(), plaintext.clone());
         // And through the wire form.
         let envelope = Envelope::from(&sealed);
-        prop_assert_eq!(envelope.open_with(options.get_aad()).unwrap(), plaintext);
+        prop_assert_eq!(envelope.open_with(&options.aad).unwrap(), plaintext);
     }
 
     #[test]
@@ -62,7 +62,7 @@ proptest! {
         bit in any::<usize>(),
     ) {
         let mut sealed: Sealed = seal_with(&plaintext, &options);
-        let mut aad = options.get_aad().to_vec();
+        let mut aad = options.aad.clone();
         match part {
             Part::Ciphertext => flip(&mut sealed.ciphertext, bit),
             Part::Tag => {

@@ -2,7 +2,7 @@
 //! text wipes it when dropped. The bound below fails to compile if one stops doing so.
 
 use gcm_oracle::{
-    Answer, AnswerJson, DecryptRequest, DecryptResponse, EncryptRequest, Envelope, Key, Keypair,
+    Answer, DecryptRequest, DecryptResponse, EncryptRequest, Envelope, EnvelopeJson, Key, Keypair,
     Sealed,
 };
 use zeroize::ZeroizeOnDrop;
@@ -19,7 +19,7 @@ fn every_type_owning_a_key_or_clear_text_is_zeroize_on_drop() {
         wipes_itself_on_drop::<Key>(),
         wipes_itself_on_drop::<Sealed>(),
         wipes_itself_on_drop::<Answer>(),
-        wipes_itself_on_drop::<AnswerJson>(),
+        wipes_itself_on_drop::<EnvelopeJson>(),
         wipes_itself_on_drop::<Envelope>(),
         wipes_itself_on_drop::<EncryptRequest>(),
         wipes_itself_on_drop::<DecryptRequest>(),

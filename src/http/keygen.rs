@@ -1,8 +1,8 @@
 //! The bounded pool that slow (RSA) key generation runs on, so that `POST /keypair/` cannot
 //! take the request threads or every core from encryption traffic.
 
-use crate::http_error::HttpError as Error;
-use crate::keypair::{Algorithm, KeygenFailed, Keypair, generate};
+use crate::http::error::HttpError as Error;
+use crate::keys::keypair::{Algorithm, KeygenFailed, Keypair, generate};
 
 /// How many key pairs may wait for a slot, per slot, before more are refused with 503.
 const QUEUE_PER_SLOT: usize = 4;
@@ -79,7 +79,7 @@ impl KeygenLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keypair::tests::assert_pair_matches;
+    use crate::keys::keypair::tests::assert_pair_matches;
 
     #[tokio::test]
     async fn slow_generations_beyond_the_queue_are_refused_at_once() {

@@ -340,11 +340,17 @@ impl fmt::Debug for Sealed {
 /// assert_eq!(open_with(&sealed, b"header v1").unwrap(), b"hi");
 /// assert!(open_with(&sealed, b"header v2").is_err());
 /// ```
+///
+/// Read the options from the fields; set them with the builder methods of the same names.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SealOptions {
-    key_size: KeySize,
-    nonce_size: NonceSize,
-    aad: Vec<u8>,
+    /// The key size (default AES-256).
+    pub key_size: KeySize,
+    /// The nonce size (default 96 bits).
+    pub nonce_size: NonceSize,
+    /// The associated data (default none).
+    pub aad: Vec<u8>,
 }
 
 impl SealOptions {
@@ -377,18 +383,21 @@ impl SealOptions {
     }
 
     /// The key size these options ask for.
+    #[deprecated(since = "0.3.0", note = "read the `key_size` field")]
     #[must_use]
     pub fn get_key_size(&self) -> KeySize {
         self.key_size
     }
 
     /// The nonce size these options ask for.
+    #[deprecated(since = "0.3.0", note = "read the `nonce_size` field")]
     #[must_use]
     pub fn get_nonce_size(&self) -> NonceSize {
         self.nonce_size
     }
 
     /// The associated data these options carry.
+    #[deprecated(since = "0.3.0", note = "read the `aad` field")]
     #[must_use]
     pub fn get_aad(&self) -> &[u8] {
         &self.aad
@@ -442,7 +451,7 @@ pub fn seal_with(plaintext: &[u8], options: &SealOptions) -> Sealed {
 /// ```
 /// use gcm_oracle::{SealOptions, open};
 ///
-/// let sealed = gcm_oracle::crypto::seal_in_place(b"in place".to_vec(), &SealOptions::new());
+/// let sealed = gcm_oracle::seal_in_place(b"in place".to_vec(), &SealOptions::new());
 /// assert_eq!(open(&sealed).unwrap(), b"in place");
 /// ```
 ///
@@ -464,12 +473,12 @@ pub fn seal_in_place(mut buffer: Vec<u8>, options: &SealOptions) -> Sealed {
 /// encrypts `buffer` where it lies, and returns the fresh key and nonce and the tag.
 pub(crate) fn seal_in_slice(buffer: &mut [u8], options: &SealOptions) -> (Key, Nonce, Tag) {
     let (key, nonce) = fresh_key_and_nonce(options.key_size, options.nonce_size);
-    let tag = encrypt_with(&key, &nonce, &options.aad, buffer);
+    let tag = encrypt_under(&key, &nonce, &options.aad, buffer);
     (key, nonce, tag)
 }
 
 /// Encrypts `buffer` in place under `key` and `nonce`, with the cipher their sizes pick.
-fn encrypt_with(key: &Key, nonce: &Nonce, aad: &[u8], buffer: &mut [u8]) -> Tag {
+fn encrypt_under(key: &Key, nonce: &Nonce, aad: &[u8], buffer: &mut [u8]) -> Tag {
     with_cipher!(
         key.size(),
         nonce.size(),
@@ -533,7 +542,7 @@ pub fn open_with(sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, DecryptionFaile
 #[cfg(test)]
 pub(crate) fn seal_detached(key: Key, nonce: Nonce, aad: &[u8], plaintext: &[u8]) -> Sealed {
     let mut ciphertext = plaintext.to_vec();
-    let tag = encrypt_with(&key, &nonce, aad, &mut ciphertext);
+    let tag = encrypt_under(&key, &nonce, aad, &mut ciphertext);
     Sealed {
         key,
         nonce,
@@ -597,14 +606,8 @@ mod tests {
         for options in all_options() {
             let sealed = seal_with(plaintext, &options);
             assert_eq!(sealed.ciphertext.len(), plaintext.len());
-            assert_eq!(
-                sealed.key.as_bytes().len(),
-                options.get_key_size().byte_len()
-            );
-            assert_eq!(
-                sealed.nonce.as_bytes().len(),
-                options.get_nonce_size().byte_len()
-            );
+            assert_eq!(sealed.key.as_bytes().len(), options.key_size.byte_len());
+            assert_eq!(sealed.nonce.as_bytes().len(), options.nonce_size.byte_len());
             assert_eq!(open(&sealed).unwrap(), plaintext, "{options:?}");
         }
     }

@@ -15,7 +15,7 @@ use pkcs8::{AlgorithmIdentifierRef, PrivateKeyInfo, SecretDocument};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::recipient::X25519_OID;
+use crate::keys::recipient::X25519_OID;
 
 /// A key-pair algorithm `POST /keypair/` and `gcm-oracle keypair` generate.
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, clap::ValueEnum))]
@@ -134,12 +134,13 @@ impl fmt::Debug for Keypair {
 #[error("the {0} key pair could not be generated")]
 pub struct KeygenFailed(pub Algorithm);
 
-/// Generates a fresh key pair from the operating system's CSPRNG.
+/// Generates a fresh key pair from the operating system's CSPRNG: what
+/// [`Keypair::generate`] does.
 ///
 /// ```
-/// use gcm_oracle::keypair::{Algorithm, generate};
+/// use gcm_oracle::{Algorithm, Keypair};
 ///
-/// let pair = generate(Algorithm::X25519).unwrap();
+/// let pair = Keypair::generate(Algorithm::X25519).unwrap();
 /// assert!(pair.private_key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
 /// assert!(pair.public_key_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
 /// ```
@@ -147,7 +148,18 @@ pub struct KeygenFailed(pub Algorithm);
 /// # Errors
 ///
 /// [`KeygenFailed`] if the crypto library fails.
-pub fn generate(algorithm: Algorithm) -> Result<Keypair, KeygenFailed> {
+impl Keypair {
+    /// Generates a fresh key pair from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// [`KeygenFailed`] if the crypto library fails.
+    pub fn generate(algorithm: Algorithm) -> Result<Self, KeygenFailed> {
+        generate(algorithm)
+    }
+}
+
+pub(crate) fn generate(algorithm: Algorithm) -> Result<Keypair, KeygenFailed> {
     pem_pair(algorithm).map_err(|Failed| KeygenFailed(algorithm))
 }
 
@@ -273,7 +285,7 @@ pub(crate) mod tests {
                 key.public_key().as_der().unwrap().as_ref().to_vec()
             }
             Algorithm::X25519 => {
-                let seed = crate::recipient::x25519_seed(private).unwrap();
+                let seed = crate::keys::recipient::x25519_seed(private).unwrap();
                 let key =
                     agreement::PrivateKey::from_private_key(&agreement::X25519, &seed[..]).unwrap();
                 key.compute_public_key()

@@ -204,7 +204,7 @@ fn write_dev_certs(dir: &Path, extra_sans: &[String]) -> Result<DevCertPaths, Tl
 ///
 /// If a file cannot be read or parsed, or the key does not belong to the certificate.
 pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, TlsError> {
-    server_config_with(cert_path, key_path, None).map(|(config, _)| config)
+    reloadable_server_config(cert_path, key_path, None).map(|(config, _)| config)
 }
 
 /// As [`server_config`], also requiring client certificates issued by a CA in `client_ca`
@@ -214,7 +214,7 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, 
 /// # Errors
 ///
 /// As [`server_config`], or if `client_ca` holds no usable CA certificate.
-pub fn server_config_with(
+pub fn reloadable_server_config(
     cert_path: &Path,
     key_path: &Path,
     client_ca: Option<&Path>,

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::config::{KeypairArgs, OpenArgs};
-use crate::envelope::Envelope;
-use crate::keypair::{self, KeygenFailed};
-use crate::recipient::{self, RecipientError};
+use crate::cli::{KeypairArgs, OpenArgs};
+use crate::keys::keypair::{self, KeygenFailed};
+use crate::keys::recipient::{self, RecipientError};
+use crate::wire::envelope::Envelope;
 
 /// The private key's file name in `--out`.
 pub const PRIVATE_KEY_FILE: &str = "private_key.pem";
@@ -151,9 +151,9 @@ pub fn open(
             "this is a batch answer: pass one item, e.g. `jq '.items[0]'`".to_owned()
         } else {
             // The same redacted message the server gives: fields named, values never shown.
-            match crate::error::Error::from_json(&err) {
-                crate::error::Error::InvalidRequest(message)
-                | crate::error::Error::MalformedJson(message) => message,
+            match crate::oracle::error::Error::from_json(&err) {
+                crate::oracle::error::Error::InvalidRequest(message)
+                | crate::oracle::error::Error::MalformedJson(message) => message,
                 other => other.to_string(),
             }
         })

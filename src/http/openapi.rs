@@ -10,8 +10,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-use crate::bits::Bits;
 use crate::crypto::{KeySize, NonceSize};
+use crate::wire::bits::Bits;
 
 /// The service's API description.
 #[derive(OpenApi)]
@@ -22,18 +22,18 @@ use crate::crypto::{KeySize, NonceSize};
                        encrypts, returns everything needed to decrypt, and keeps nothing."
     ),
     paths(
-        crate::api::encrypt,
-        crate::api::decrypt,
-        crate::api::encrypt_batch,
-        crate::api::decrypt_batch,
-        crate::api::keypair,
-        crate::api::usage,
-        crate::api::healthz,
-        crate::api::readyz,
-        crate::api::metrics,
+        crate::http::handlers::encrypt,
+        crate::http::handlers::decrypt,
+        crate::http::handlers::encrypt_batch,
+        crate::http::handlers::decrypt_batch,
+        crate::http::handlers::keypair,
+        crate::http::handlers::usage,
+        crate::http::handlers::healthz,
+        crate::http::handlers::readyz,
+        crate::http::handlers::metrics,
         openapi_json,
     ),
-    components(schemas(crate::json::ErrorBody)),
+    components(schemas(crate::wire::json::ErrorBody)),
     tags((name = "oracle", description = "Encryption and decryption"), (name = "keys", description = "Asymmetric key pairs, handed out and forgotten"), (name = "operations", description = "Probes, metrics and documentation"))
 )]
 #[derive(Debug)]

@@ -1,5 +1,5 @@
-//! HTTP handlers, nothing else. The route table is [`crate::routes`]; reading bodies is
-//! [`crate::body`]'s, sealing and opening [`crate::oracle`]'s, error mapping [`crate::error`]'s.
+//! HTTP handlers, nothing else. The route table is [`crate::http::routes`]; reading bodies is
+//! [`crate::http::body`]'s, sealing and opening [`crate::oracle`]'s, error mapping [`crate::oracle::error`]'s.
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::ContentType;
@@ -8,18 +8,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::batch::{Batch, BatchItem, parse_items};
-use crate::body::{JsonBody, JsonBytes};
-use crate::envelope::{DecryptRequest, EncryptRequest};
-use crate::envelope::{DecryptResponse, Envelope};
-use crate::error::Error;
-use crate::http_error::HttpError;
-use crate::json::ErrorBody;
-use crate::json::parse_object;
-use crate::keygen::KeygenLimiter;
-use crate::keypair::{Keypair, KeypairRequest};
-use crate::metrics::Metrics;
+use crate::http::body::{JsonBody, JsonBytes};
+use crate::http::error::HttpError;
+use crate::http::keygen::KeygenLimiter;
+use crate::http::metrics::Metrics;
+use crate::keys::keypair::{Keypair, KeypairRequest};
 use crate::oracle::Answer;
+use crate::oracle::error::Error;
+use crate::wire::batch::{Batch, BatchItem, parse_items};
+use crate::wire::envelope::Envelope;
+use crate::wire::json::ErrorBody;
+use crate::wire::json::parse_object;
+use crate::wire::request::{DecryptRequest, DecryptResponse, EncryptRequest};
 
 /// The most items a batch may hold, shared with the handlers through app data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct MaxBatchItems(pub usize);
 
 impl Default for MaxBatchItems {
     fn default() -> Self {
-        Self(crate::batch::DEFAULT_MAX_ITEMS)
+        Self(crate::wire::batch::DEFAULT_MAX_ITEMS)
     }
 }
 
@@ -142,9 +142,9 @@ pub(crate) async fn encrypt_batch(
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, HttpError> {
     // Items sealed for the same recipient parse its key once.
-    let mut recipients = crate::recipient::RecipientCache::default();
+    let mut recipients = crate::keys::recipient::RecipientCache::default();
     let answered = each_item(&body, limit.0, |request: EncryptRequest| {
-        let answer = request.into_answer_with(&mut recipients)?;
+        let answer = request.into_answer_cached(&mut recipients)?;
         metrics.add_encrypted(answer.ciphertext_len());
         Ok(answer.to_envelope())
     });
@@ -271,7 +271,7 @@ impl std::io::Write for ByteCounter {
 }
 
 /// A 200 JSON response whose body owns its secrets: `Zeroizing` (clear text, keys) or
-/// [`AnswerJson`](crate::AnswerJson) (only the key), wiped when actix drops the last reference.
+/// [`EnvelopeJson`](crate::EnvelopeJson) (only the key), wiped when actix drops the last reference.
 fn json_body<B: AsRef<[u8]> + Send + 'static>(body: B) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())

@@ -19,9 +19,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, web};
 use futures_util::Stream;
 
-use crate::config::LogFormat;
-use crate::http_error::HttpError;
-use crate::metrics::Metrics;
+use crate::http::error::HttpError;
+use crate::http::metrics::Metrics;
+use crate::server::settings::LogFormat;
 
 /// The header that carries the request id both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -1,7 +1,9 @@
 //! One request to one answer, without HTTP: sealing an [`EncryptRequest`] into an [`Answer`]
 //! (and writing its JSON), opening a [`DecryptRequest`]. The wire types are read and written in
-//! [`crate::envelope`]; the cryptography is [`crate::crypto`]'s; this module joins them and is
+//! [`crate::wire::envelope`]; the cryptography is [`crate::crypto`]'s; this module joins them and is
 //! where their errors become the library's [`Error`].
+
+pub(crate) mod error;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -10,11 +12,11 @@ use core::ops::Range;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::{self, Key, Nonce, SealOptions, Tag};
-use crate::envelope::{
-    ClearText, DecryptRequest, DecryptResponse, Encoding, EncryptFields, EncryptRequest, Envelope,
-    EnvelopeError, Field, Wrap, decode_sealed,
+use crate::oracle::error::Error;
+use crate::wire::envelope::{Envelope, EnvelopeError, Field, Wrap, decode_sealed};
+use crate::wire::request::{
+    ClearText, DecryptRequest, DecryptResponse, Encoding, EncryptFields, EncryptRequest,
 };
-use crate::error::Error;
 
 /// Writes clear-text bytes in `encoding`: the `data` a decryption answers with.
 fn encode_clear(encoding: Encoding, bytes: Vec<u8>) -> Result<Zeroizing<String>, Error> {
@@ -50,20 +52,16 @@ impl EncryptRequest {
     /// As [`EncryptRequest::seal`].
     pub fn into_answer(self) -> Result<Answer, Error> {
         #[cfg(feature = "recipient")]
-        return self.into_answer_with(&mut crate::recipient::RecipientCache::default());
+        return self.into_answer_cached(&mut crate::keys::recipient::RecipientCache::default());
         #[cfg(not(feature = "recipient"))]
-        self.into_answer_with()
+        self.into_answer_cached()
     }
 
     /// As [`EncryptRequest::into_answer`], reusing a recipient key parsed for an earlier item
     /// of the same batch.
-    ///
-    /// # Errors
-    ///
-    /// As [`EncryptRequest::seal`].
-    pub fn into_answer_with(
+    pub(crate) fn into_answer_cached(
         self,
-        #[cfg(feature = "recipient")] recipients: &mut crate::recipient::RecipientCache,
+        #[cfg(feature = "recipient")] recipients: &mut crate::keys::recipient::RecipientCache,
     ) -> Result<Answer, Error> {
         let (clear, sealing) = EncryptFields::from(self).prepare(
             #[cfg(feature = "recipient")]
@@ -78,7 +76,7 @@ impl<'a> EncryptFields<'a> {
     /// encryption), and sets the clear text apart.
     fn prepare(
         self,
-        #[cfg(feature = "recipient")] recipients: &mut crate::recipient::RecipientCache,
+        #[cfg(feature = "recipient")] recipients: &mut crate::keys::recipient::RecipientCache,
     ) -> Result<(ClearText<'a>, Sealing), Error> {
         #[cfg(feature = "recipient")]
         let recipient = match self.recipient.as_deref() {
@@ -114,7 +112,7 @@ struct Sealing {
     encoding: Encoding,
     options: SealOptions,
     #[cfg(feature = "recipient")]
-    recipient: Option<std::sync::Arc<crate::recipient::Recipient>>,
+    recipient: Option<std::sync::Arc<crate::keys::recipient::Recipient>>,
 }
 
 impl Sealing {
@@ -202,12 +200,13 @@ impl Answer {
     ///
     /// # Errors
     ///
-    /// As [`crate::json::parse_object`] and [`EncryptRequest::seal`].
+    /// As [`crate::wire::json::parse_object`] and [`EncryptRequest::seal`].
     #[cfg(feature = "server")]
     pub fn from_body(body: Vec<u8>) -> Result<Self, Error> {
         let mut body = Zeroizing::new(body);
-        let fields: EncryptFields<'_> = crate::json::parse_object(&body)?;
-        let (clear, sealing) = fields.prepare(&mut crate::recipient::RecipientCache::default())?;
+        let fields: EncryptFields<'_> = crate::wire::json::parse_object(&body)?;
+        let (clear, sealing) =
+            fields.prepare(&mut crate::keys::recipient::RecipientCache::default())?;
         // serde_json hands out strings without escapes as slices of `body`; should one ever
         // come from elsewhere, it is copied like an escaped one instead.
         let in_body = match (&clear, sealing.encoding) {
@@ -254,7 +253,7 @@ impl Answer {
     /// field base64-encoded straight into one buffer of the right size: no intermediate
     /// strings, no escaping pass. The key's bytes in it are wiped when it is dropped.
     #[must_use]
-    pub fn to_json(&self) -> AnswerJson {
+    pub fn to_json(&self) -> EnvelopeJson {
         let ciphertext = self.ciphertext();
         let wrapped_len = self.wrapped.as_ref().map_or(0, |(_, bytes)| bytes.len());
         let mut out =
@@ -281,7 +280,7 @@ impl Answer {
         out.extend_from_slice(b"\",\"nonce\":\"");
         encode_into(&mut out, self.nonce.as_bytes());
         out.extend_from_slice(b"\"}");
-        AnswerJson { bytes: out, key }
+        EnvelopeJson { bytes: out, key }
     }
 }
 
@@ -291,19 +290,19 @@ impl Answer {
 /// recipient), so only the key's bytes are wiped on drop: wiping a 1 MiB ciphertext byte by
 /// byte cost about half as much as encrypting it (docs/BENCHMARKS.md). `Debug` shows only
 /// the length.
-pub struct AnswerJson {
+pub struct EnvelopeJson {
     bytes: Vec<u8>,
     /// Where the base64 key sits in `bytes`; empty when the key is wrapped.
     key: Range<usize>,
 }
 
-impl AsRef<[u8]> for AnswerJson {
+impl AsRef<[u8]> for EnvelopeJson {
     fn as_ref(&self) -> &[u8] {
         &self.bytes
     }
 }
 
-impl core::ops::Deref for AnswerJson {
+impl core::ops::Deref for EnvelopeJson {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
@@ -311,7 +310,7 @@ impl core::ops::Deref for AnswerJson {
     }
 }
 
-impl Drop for AnswerJson {
+impl Drop for EnvelopeJson {
     fn drop(&mut self) {
         if let Some(key) = self.bytes.get_mut(self.key.clone()) {
             key.zeroize();
@@ -319,11 +318,11 @@ impl Drop for AnswerJson {
     }
 }
 
-impl ZeroizeOnDrop for AnswerJson {}
+impl ZeroizeOnDrop for EnvelopeJson {}
 
-impl fmt::Debug for AnswerJson {
+impl fmt::Debug for EnvelopeJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnswerJson")
+        f.debug_struct("EnvelopeJson")
             .field("len", &self.bytes.len())
             .finish()
     }
@@ -403,7 +402,7 @@ mod tests {
     #[cfg(feature = "recipient")]
     #[test]
     fn the_direct_json_writer_matches_serde_for_a_recipient_too() {
-        let bob = crate::keypair::generate(crate::keypair::Algorithm::X25519).unwrap();
+        let bob = crate::keys::keypair::generate(crate::keys::keypair::Algorithm::X25519).unwrap();
         let answer = EncryptRequest::text("for Bob")
             .for_recipient(&bob.public_key_pem)
             .into_answer()
@@ -640,7 +639,7 @@ mod tests {
             let in_body = Answer::from_body(body.as_bytes().to_vec()).unwrap_err();
             assert_eq!(in_body.code(), code, "{body}");
             assert!(in_body.to_string().contains(message), "{body}: {in_body}");
-            let decoded = crate::json::parse_object::<EncryptRequest>(body.as_bytes())
+            let decoded = crate::wire::json::parse_object::<EncryptRequest>(body.as_bytes())
                 .map_err(Error::from)
                 .and_then(EncryptRequest::into_answer)
                 .unwrap_err();

@@ -6,10 +6,9 @@
 //! crate). [`Wrap`] documents the exact bytes of `wrapped_key`.
 //!
 //! ```
-//! use gcm_oracle::keypair::{Algorithm, generate};
-//! use gcm_oracle::{EncryptRequest, open_for_recipient};
+//! use gcm_oracle::{Algorithm, EncryptRequest, Keypair, open_for_recipient};
 //!
-//! let bob = generate(Algorithm::X25519).unwrap();
+//! let bob = Keypair::generate(Algorithm::X25519).unwrap();
 //! // Alice seals for Bob's public key (what `"recipient"` does on the server)…
 //! let envelope = EncryptRequest::text("for Bob").for_recipient(&bob.public_key_pem).seal().unwrap();
 //! assert!(envelope.key.is_none());
@@ -34,7 +33,7 @@ use spki::SubjectPublicKeyInfoRef;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::{DecryptionFailed, Key};
-use crate::envelope::{self, Envelope, EnvelopeError, Field, Wrap};
+use crate::wire::envelope::{self, Envelope, EnvelopeError, Field, Wrap};
 
 /// `id-X25519` (RFC 8410).
 pub(crate) const X25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
@@ -431,7 +430,7 @@ mod tests {
     use base64::engine::general_purpose::STANDARD;
 
     use super::*;
-    use crate::keypair::{Algorithm, generate};
+    use crate::keys::keypair::{Algorithm, generate};
     use crate::{EncryptRequest, KeySize, NonceSize, SealOptions};
 
     fn sealed_for(pem: &str, data: &str) -> Envelope {

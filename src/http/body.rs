@@ -17,7 +17,7 @@ use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
-use crate::http_error::HttpError as Error;
+use crate::http::error::HttpError as Error;
 
 /// The most buffer reserved before any body bytes arrive.
 const INITIAL_BUFFER: usize = 64 * 1024;
@@ -133,9 +133,7 @@ fn reserve_zeroizing(body: &mut Vec<u8>, more: usize, announced: Option<usize>) 
     *body = bigger;
 }
 
-/// The server's JSON decoder, here too so that `gcm_oracle::body::parse_object` (the fuzz
-/// targets' path) keeps working.
-pub use crate::json::parse_object;
+use crate::wire::json::parse_object;
 
 /// The next piece of the body, `None` at its end, or an error if the client stalls for
 /// longer than the body timeout or the framing is broken. Empty pieces (HTTP/2 DATA frames
@@ -227,7 +225,7 @@ fn check_headers(req: &HttpRequest, max_body: usize) -> Headers {
         // Everything goes in the JSON body; a query string would be silently ignored (and it
         // ends up in proxies' logs).
         _ if !req.query_string().is_empty() => {
-            Headers::Refuse(Error::Oracle(crate::error::Error::InvalidRequest(
+            Headers::Refuse(Error::Oracle(crate::oracle::error::Error::InvalidRequest(
                 "query parameters are not accepted: put every field in the JSON body".to_owned(),
             )))
         }

@@ -5,9 +5,9 @@
 //!
 //! Messages say what to do and never contain clear text or key material.
 
-use crate::batch::BatchItem;
-use crate::envelope::EnvelopeError;
-use crate::json::{ErrorBody, JsonError};
+use crate::wire::batch::BatchItem;
+use crate::wire::envelope::EnvelopeError;
+use crate::wire::json::{ErrorBody, JsonError};
 
 /// Everything one request to the oracle can fail with, without HTTP (see `http::HttpError`
 /// for the status codes and the errors only HTTP has).
@@ -27,11 +27,11 @@ pub enum Error {
     /// A `recipient` public key that cannot be wrapped for.
     #[cfg(feature = "recipient")]
     #[error(transparent)]
-    Recipient(crate::recipient::RecipientError),
+    Recipient(crate::keys::recipient::RecipientError),
     /// The crypto library failed to generate a key pair.
     #[cfg(feature = "recipient")]
     #[error(transparent)]
-    KeygenFailed(#[from] crate::keypair::KeygenFailed),
+    KeygenFailed(#[from] crate::keys::keypair::KeygenFailed),
     /// The decrypted bytes are not UTF-8, so they cannot be returned as a JSON string.
     #[error(
         "the decrypted data is binary, not UTF-8 text: ask for it as base64 with \"encoding\": \"base64\""
@@ -115,8 +115,8 @@ fn envelope_code(err: &EnvelopeError) -> &'static str {
 }
 
 #[cfg(feature = "recipient")]
-fn recipient_code(err: &crate::recipient::RecipientError) -> &'static str {
-    use crate::recipient::RecipientError;
+fn recipient_code(err: &crate::keys::recipient::RecipientError) -> &'static str {
+    use crate::keys::recipient::RecipientError;
     match err {
         RecipientError::InvalidPublicKey => "invalid_recipient",
         RecipientError::UnsupportedPublicKey { .. } => "unsupported_recipient",
@@ -129,10 +129,10 @@ fn recipient_code(err: &crate::recipient::RecipientError) -> &'static str {
 }
 
 #[cfg(feature = "recipient")]
-impl From<crate::recipient::RecipientError> for Error {
-    fn from(err: crate::recipient::RecipientError) -> Self {
+impl From<crate::keys::recipient::RecipientError> for Error {
+    fn from(err: crate::keys::recipient::RecipientError) -> Self {
         match err {
-            crate::recipient::RecipientError::Envelope(err) => Self::Envelope(err),
+            crate::keys::recipient::RecipientError::Envelope(err) => Self::Envelope(err),
             other => Self::Recipient(other),
         }
     }
@@ -142,7 +142,7 @@ impl From<crate::recipient::RecipientError> for Error {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-    use crate::envelope::Field;
+    use crate::wire::envelope::Field;
 
     #[test]
     fn json_errors_keep_their_messages_and_codes() {

@@ -1,5 +1,10 @@
 //! Binds the listener (port 0 works), builds the actix `App` and runs until stopped.
 
+pub(crate) mod redirect;
+pub(crate) mod settings;
+pub mod telemetry;
+pub(crate) mod tls;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,15 +13,13 @@ use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::api::MaxBatchItems;
-use crate::body::BodyLimits;
-use crate::config::ServeArgs;
-use crate::keygen::KeygenLimiter;
-use crate::metrics::Metrics;
-use crate::redirect;
-use crate::routes;
-use crate::telemetry;
-use crate::tls::{self, DevCertStatus, ReloadableCert, TlsError};
+use self::settings::ServeArgs;
+use self::tls::{DevCertStatus, ReloadableCert, TlsError};
+use crate::http::body::BodyLimits;
+use crate::http::handlers::MaxBatchItems;
+use crate::http::keygen::KeygenLimiter;
+use crate::http::metrics::Metrics;
+use crate::http::routes;
 
 /// HSTS for two years, the value browsers' preload lists ask for: this service is HTTPS-only.
 const HSTS: &str = "max-age=63072000";
@@ -136,7 +139,7 @@ impl Server {
         })?;
         let client_ca = args.client_ca.as_deref();
         let ((tls, cert), dev_ca) = match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => (tls::server_config_with(cert, key, client_ca)?, None),
+            (Some(cert), Some(key)) => (tls::reloadable_server_config(cert, key, client_ca)?, None),
             _ => {
                 let dir = &args.dev_certs.cert_dir;
                 let mut sans = args.dev_certs.sans.clone();
@@ -155,7 +158,7 @@ impl Server {
                 }
                 // An absolute path, so the logged curl line works from any directory.
                 let ca = std::fs::canonicalize(&paths.ca).unwrap_or(paths.ca);
-                let config = tls::server_config_with(&paths.cert, &paths.key, client_ca)?;
+                let config = tls::reloadable_server_config(&paths.cert, &paths.key, client_ca)?;
                 (config, Some(ca))
             }
         };

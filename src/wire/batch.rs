@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::json::{ErrorBody, JsonError};
+use crate::wire::json::{ErrorBody, JsonError};
 
 /// The most items one batch may hold by default: enough to amortise a round trip, few enough
 /// that one request cannot monopolise a worker.

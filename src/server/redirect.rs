@@ -7,8 +7,8 @@ use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
-use crate::metrics::Metrics;
-use crate::telemetry;
+use crate::http::metrics::Metrics;
+use crate::server::telemetry;
 
 /// Builds the redirect server on `listener`; run it by awaiting or spawning the result.
 ///

@@ -1,5 +1,5 @@
 //! The route table: every path, the methods it answers and the handler for each, in one place.
-//! Handlers are in [`crate::api`]; this is the only module that knows both them and the
+//! Handlers are in [`crate::http::handlers`]; this is the only module that knows both them and the
 //! OpenAPI document's own route.
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
@@ -9,11 +9,11 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, web};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{
+use crate::http::error::HttpError as Error;
+use crate::http::handlers::{
     decrypt, decrypt_batch, encrypt, encrypt_batch, healthz, keypair, metrics, readyz, usage,
 };
-use crate::http_error::HttpError as Error;
-use crate::openapi::openapi_json;
+use crate::http::openapi::openapi_json;
 
 /// Registers every route. Each path answers its own methods and a JSON 405 (with `Allow`) for
 /// the rest; both spellings of each path, with and without the trailing slash, are the same

@@ -7,9 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::envelope::EnvelopeError;
-use crate::error::Error;
-use crate::json::{ErrorBody, JsonError};
+use crate::oracle::error::Error;
+use crate::wire::envelope::EnvelopeError;
+use crate::wire::json::{ErrorBody, JsonError};
 
 /// Everything an HTTP request to the service can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +113,8 @@ impl From<JsonError> for HttpError {
 }
 
 #[cfg(feature = "recipient")]
-impl From<crate::keypair::KeygenFailed> for HttpError {
-    fn from(err: crate::keypair::KeygenFailed) -> Self {
+impl From<crate::keys::keypair::KeygenFailed> for HttpError {
+    fn from(err: crate::keys::keypair::KeygenFailed) -> Self {
         Self::Oracle(err.into())
     }
 }
@@ -156,7 +156,7 @@ impl ResponseError for HttpError {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-    use crate::envelope::Field;
+    use crate::wire::envelope::Field;
 
     #[test]
     fn each_error_has_its_status_and_code() {
