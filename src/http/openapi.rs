@@ -124,6 +124,30 @@ mod tests {
         assert_eq!(tried, 5, "every POST endpoint is tried");
     }
 
+    /// Error messages show a field path only when every name in it is one of
+    /// `wire::json::FIELDS`: every request field of the document must be there.
+    #[test]
+    fn every_request_field_may_be_named_in_an_error() {
+        let document = document();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let mut checked = 0;
+        for (name, schema) in schemas.iter().filter(|(name, _)| name.ends_with("Request")) {
+            for field in schema["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
+                checked += 1;
+                assert!(
+                    crate::wire::json::FIELDS.contains(&field.as_str()),
+                    "{name}.{field} is not in wire::json::FIELDS"
+                );
+            }
+        }
+        assert!(checked > 10, "only {checked} fields seen");
+    }
+
     #[test]
     fn summaries_and_descriptions_read_as_sentences_not_rustdoc() {
         let document = document();

@@ -591,7 +591,7 @@ mod tests {
             (
                 r#"{"data": "x", "add": 1}"#,
                 "invalid_request",
-                "unknown field `add`, expected one of `data`, `aad`, `key_bits`, `nonce_bits`, \
+                "an unknown field, expected one of `data`, `aad`, `key_bits`, `nonce_bits`, \
                  `encoding`, `recipient`",
             ),
             (

@@ -12,6 +12,7 @@ use crate::wire::json::{ErrorBody, JsonError};
 
 /// The most items one batch may hold by default: enough to amortise a round trip, few enough
 /// that one request cannot monopolise a worker.
+#[cfg(feature = "server")]
 pub const DEFAULT_MAX_ITEMS: usize = 1000;
 
 /// A batch of requests or of answers.

@@ -48,14 +48,14 @@ impl JsonError {
     }
 
     /// Classifies a `serde_json` error: syntax problems are malformed JSON, the rest are schema
-    /// mismatches. String values that serde quotes in its message are cut out, since a body
-    /// like `"my secret"` would otherwise be echoed back.
+    /// mismatches. Nothing the client sent stays in the message (see `redact`): not a value,
+    /// not an unknown field's name, not an unknown variant.
     #[must_use]
     pub fn from_serde(err: &serde_json::Error) -> Self {
         use serde_json::error::Category;
         match err.classify() {
             Category::Syntax | Category::Eof | Category::Io => Self::Malformed(err.to_string()),
-            Category::Data => Self::Invalid(redact_values(&err.to_string())),
+            Category::Data => Self::Invalid(redact(&err.to_string())),
         }
     }
 
@@ -64,17 +64,9 @@ impl JsonError {
     #[must_use]
     pub fn from_serde_at(path: &str, err: &serde_json::Error) -> Self {
         match Self::from_serde(err) {
-            Self::Invalid(message) if path != "." && !path.is_empty() => {
-                // The path is made of the body's own keys: show it only if it is made of names
-                // (and `[n]` array indices).
-                let shown = strip_indices(path)
-                    .split('.')
-                    .all(|part| part.is_empty() || is_identifier(part));
-                if shown {
-                    Self::Invalid(format!("field `{path}`: {message}"))
-                } else {
-                    Self::Invalid(message)
-                }
+            // The path is made of the body's own keys: show it only if they are all ours.
+            Self::Invalid(message) if is_our_path(path) => {
+                Self::Invalid(format!("field `{path}`: {message}"))
             }
             other => other,
         }
@@ -128,69 +120,131 @@ pub fn parse_object<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, JsonErr
     Ok(value)
 }
 
-/// Removes the values serde quotes in its messages, so a body like `{"data": 987654321}` or
-/// `"my secret"` is never echoed back or logged. Backticked names that look like identifiers
-/// (`data`, `key_bits`, `utf-8`) are kept: they are what the reader needs to fix the request.
-fn redact_values(message: &str) -> String {
-    const VALUE_KINDS: [&str; 5] = ["string", "integer", "floating point", "char", "bytes"];
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(start) = rest.find(['`', '"']) {
-        let quote = rest[start..].chars().next().unwrap_or('`');
-        let Some(len) = rest[start + 1..].find(quote) else {
-            break;
-        };
-        let (before, quoted) = (&rest[..start], &rest[start + 1..start + 1 + len]);
-        let is_value = VALUE_KINDS
-            .iter()
-            .any(|kind| before.ends_with(&format!("{kind} ")));
-        if is_value {
-            out.push_str(before.trim_end());
-        } else if is_identifier(quoted) {
-            out.push_str(&rest[..start + len + 2]);
+/// Every field name of the wire contract: the only body keys an error message may name (in
+/// a field path like `items[2].key_bits`). A test checks it against the OpenAPI schemas.
+pub(crate) const FIELDS: &[&str] = &[
+    "data",
+    "aad",
+    "encoding",
+    "key_bits",
+    "nonce_bits",
+    "recipient",
+    "key",
+    "wrapped_key",
+    "wrap",
+    "mac",
+    "nonce",
+    "items",
+    "algorithm",
+];
+
+/// Rewrites serde's message so it contains nothing the client sent: a body that puts clear
+/// text or a key in the wrong place (`{"encoding": "Hunter2"}`, `{"my secret": "data"}`) must
+/// not get it back in the error, nor into a log or a proxy that records errors.
+///
+/// serde's data errors have a few shapes, each `<what went wrong>, expected <what the type
+/// accepts>`: the second half comes from our types (field and variant names, allowed sizes),
+/// the first can hold the client's text. So an unknown field or variant is "an unknown field",
+/// a value is only its kind ("invalid type: string"), and a field named as missing or
+/// duplicated is shown only if it is one of ours. Any other message keeps only what precedes
+/// its first quote.
+fn redact(message: &str) -> String {
+    // serde_json appends the position: numbers only, kept.
+    let is_position = |text: &str| {
+        let numbers = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        text.strip_prefix(" at line ")
+            .and_then(|rest| rest.split_once(" column "))
+            .is_some_and(|(line, column)| numbers(line) && numbers(column))
+    };
+    let (message, position) = match message.rfind(" at line ") {
+        Some(at) if is_position(&message[at..]) => message.split_at(at),
+        _ => (message, ""),
+    };
+    let redacted = if let Some(rest) = message.strip_prefix("unknown field ") {
+        format!("an unknown field{}", tail(rest))
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        format!("an unknown variant{}", tail(rest))
+    } else if let Some((problem, rest)) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|prefix| Some((*prefix, message.strip_prefix(prefix)?)))
+    {
+        format!("{problem}{}{}", value_kind(rest), tail(rest))
+    } else if let Some((problem, name)) = ["missing field ", "duplicate field "]
+        .iter()
+        .find_map(|prefix| Some((*prefix, message.strip_prefix(prefix)?)))
+    {
+        let name = name.trim_matches('`');
+        if FIELDS.contains(&name) {
+            format!("{problem}`{name}`")
         } else {
-            out.push_str(before);
-            out.push_str("`(not shown)`");
+            format!("{problem}(not shown)")
         }
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
-    out
+    } else if message.starts_with("invalid length ") {
+        // `invalid length 3, expected …`: a count, not the client's text.
+        message.to_owned()
+    } else {
+        message
+            .split(['`', '"'])
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned()
+    };
+    redacted + position
 }
 
-/// `items[2].data` → `items.data`: array indices are not part of the body's text.
-fn strip_indices(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut in_index = false;
-    for c in path.chars() {
-        match c {
-            '[' => in_index = true,
-            ']' if in_index => {
-                in_index = false;
-                out.push('.');
-            }
-            c if in_index && c.is_ascii_digit() => {}
-            // Anything else inside brackets is not an index: keep it, so the check refuses it.
-            c => {
-                if in_index {
-                    out.push('[');
-                    in_index = false;
-                }
-                out.push(c);
-            }
-        }
-    }
-    out
+/// From the last `, expected …` or `, there are no …` of `text` to its end: what the type
+/// accepts, in the type's own words.
+fn tail(text: &str) -> &str {
+    [", expected ", ", there are no "]
+        .iter()
+        .filter_map(|marker| text.rfind(marker))
+        .max()
+        .map_or("", |at| &text[at..])
 }
 
-/// A short name made of letters, digits, `_` and `-`, not all digits: a field or option name.
-fn is_identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 32
-        && text
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-'))
-        && !text.bytes().all(|byte| byte.is_ascii_digit())
+/// The kind of value serde's `Unexpected` describes at the start of `text`, without the value.
+fn value_kind(text: &str) -> &'static str {
+    const KINDS: [&str; 17] = [
+        "null",
+        "boolean",
+        "integer",
+        "floating point",
+        "character",
+        "string",
+        "byte array",
+        "unit value",
+        "Option value",
+        "newtype struct",
+        "sequence",
+        "map",
+        "enum",
+        "unit variant",
+        "newtype variant",
+        "tuple variant",
+        "struct variant",
+    ];
+    KINDS
+        .iter()
+        .filter(|kind| text.starts_with(*kind))
+        .max_by_key(|kind| kind.len())
+        .copied()
+        .unwrap_or("a value")
+}
+
+/// Whether a field path (`items[2].key_bits`) is made only of our field names and array
+/// indices, and so may be shown.
+fn is_our_path(path: &str) -> bool {
+    path.split('.').all(|part| {
+        let name = part.split('[').next().unwrap_or(part);
+        let indices = &part[name.len()..];
+        FIELDS.contains(&name)
+            && indices.split_terminator(']').all(|index| {
+                index.strip_prefix('[').is_some_and(|digits| {
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                })
+            })
+    })
 }
 
 #[cfg(test)]
@@ -210,25 +264,104 @@ mod tests {
         assert_eq!(JsonError::from_serde(&err).code(), "invalid_request");
     }
 
+    /// Bodies that put a secret (`Hunter2`) wherever a client might: as a value of every
+    /// type, as a field name, as an enum variant, inside quotes and backticks.
+    const HOSTILE: &[&str] = &[
+        r#"{"data": "x", "encoding": "Hunter2-Value-enc"}"#,
+        r#"{"attack-at-dawn-Hunter2": "data"}"#,
+        r#"{"data": "x", "Hunter2": 1}"#,
+        r#"{"data": "x", "a`b Hunter2 c`": 1}"#,
+        r#"{"data": "x", "a\"Hunter2\"": 1}"#,
+        r#"{"data": "x", "x, expected Hunter2": 1}"#,
+        r#"{"data": "x", "Hunter2 at line 1 column 2": 1}"#,
+        r#"{"data": "x", "key_bits": "Hunter2"}"#,
+        r#"{"data": "x", "key_bits": 987654321}"#,
+        r#"{"data": "x", "key_bits": -987654321}"#,
+        r#"{"data": "x", "key_bits": 98765.4321}"#,
+        r#"{"data": "x", "nonce_bits": true}"#,
+        r#"{"data": ["Hunter2"]}"#,
+        r#"{"data": {"Hunter2": 1}}"#,
+        r#"{"data": 987654321}"#,
+        r#"{"data": "x", "aad": 987654321}"#,
+        r#"{"data": "x", "recipient": ["Hunter2"]}"#,
+        r#"{"data": "x", "encoding": "utf-8 Hunter2"}"#,
+        r#"{"data": "x", "encoding": "a`Hunter2`b"}"#,
+        r#"{"data": "x", "data": "Hunter2"}"#,
+        r#""Hunter2""#,
+    ];
+
     #[test]
-    fn schema_errors_never_echo_values_or_odd_field_names() {
-        for body in [
-            r#"{"data": 987654321}"#,
-            r#"{"data": 98765.4321}"#,
-            r#"{"data": "x", "my secret key": 1}"#,
-            r#"{"data": "x", "987654321": 1}"#,
-        ] {
-            let err = serde_json::from_str::<crate::EncryptRequest>(body).unwrap_err();
-            let message = JsonError::from_serde_at("data", &err).to_string();
-            for secret in ["98765", "my secret"] {
-                assert!(!message.contains(secret), "{body}: {message}");
+    fn schema_errors_never_echo_anything_the_client_sent() {
+        for body in HOSTILE {
+            for message in [
+                parse_object::<crate::EncryptRequest>(body.as_bytes())
+                    .map(|_| ())
+                    .unwrap_err()
+                    .to_string(),
+                parse_object::<crate::DecryptRequest>(body.as_bytes())
+                    .map(|_| ())
+                    .unwrap_err()
+                    .to_string(),
+            ] {
+                for secret in ["Hunter2", "hunter2", "98765", "attack", "a`b", "utf-8 H"] {
+                    assert!(!message.contains(secret), "{body}: {message}");
+                }
+                assert!(!message.is_empty(), "{body}");
             }
         }
-        let err = serde_json::from_str::<crate::EncryptRequest>(r#"{"data": "x", "add": 1}"#)
-            .unwrap_err();
-        let message = JsonError::from_serde(&err).to_string();
-        assert!(message.contains("unknown field `add`"), "{message}");
-        assert!(message.contains("`aad`"), "{message}");
+    }
+
+    #[test]
+    fn unknown_fields_and_variants_list_what_is_accepted() {
+        let message = parse_object::<crate::EncryptRequest>(
+            br#"{"data": "x", "encoding": "Hunter2-Value-enc"}"#,
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.contains("an unknown variant, expected `utf-8` or `base64`"),
+            "{message}"
+        );
+        assert!(message.contains("field `encoding`"), "{message}");
+        let message =
+            parse_object::<crate::EncryptRequest>(br#"{"attack-at-dawn-Hunter2": "data"}"#)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+        assert!(
+            message.contains("an unknown field, expected one of `data`"),
+            "{message}"
+        );
+        let message = parse_object::<crate::EncryptRequest>(br#"{"data": "x", "key_bits": 100}"#)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("field `key_bits`: invalid value: integer, expected 128, 192 or 256"),
+            "{message}"
+        );
+        let message = parse_object::<crate::EncryptRequest>(br#"{"aad": "x"}"#)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("missing field `data`"), "{message}");
+    }
+
+    #[test]
+    fn a_field_path_is_shown_only_when_it_is_made_of_our_fields() {
+        assert!(is_our_path("items[2].key_bits"));
+        assert!(is_our_path("data"));
+        for path in [
+            "Hunter2",
+            "items[x].data",
+            "items[2].Hunter2",
+            "data.",
+            "",
+            ".",
+        ] {
+            assert!(!is_our_path(path), "{path}");
+        }
     }
 
     #[test]
