@@ -10,9 +10,9 @@ use core::pin::Pin;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
+use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
@@ -185,7 +185,7 @@ fn drain_budget(max_body: usize) -> usize {
 }
 
 /// What the headers alone say about a request.
-enum Headers {
+pub(crate) enum Headers {
     /// Read the body; `announced` is its Content-Length, if given, to size the buffer.
     Accept { announced: Option<usize> },
     /// Refuse, after reading and discarding the body.
@@ -194,37 +194,45 @@ enum Headers {
     RefuseUnread(Error),
 }
 
-/// Checks the content type and any announced length before reading a byte of the body.
 fn check_headers(req: &HttpRequest, max_body: usize) -> Headers {
-    let headers = req.headers();
+    check_head(req.headers(), req.query_string(), max_body)
+}
+
+/// Checks the content type, any announced length, a query string and an upgrade before
+/// reading a byte of the body: what the JSON extractors do, and what the server's
+/// `Expect: 100-continue` handler does before it lets a client send the body.
+pub(crate) fn check_head(headers: &HeaderMap, query: &str, max_body: usize) -> Headers {
     let identity = headers
         .get_all(header::CONTENT_ENCODING)
         .all(|value| value.as_bytes().eq_ignore_ascii_case(b"identity"));
     let one_type = headers.get_all(header::CONTENT_TYPE).count() == 1;
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok());
     let is_json = identity
         && one_type
-        && match req.mime_type() {
-            Ok(Some(mime)) => {
-                mime.essence_str() == mime::APPLICATION_JSON.essence_str()
-                    && mime
-                        .get_param(mime::CHARSET)
-                        .is_none_or(|charset| charset == mime::UTF_8)
-            }
-            _ => false,
-        };
-    let announced = req
-        .headers()
+        && mime.is_some_and(|mime| {
+            mime.essence_str() == mime::APPLICATION_JSON.essence_str()
+                && mime
+                    .get_param(mime::CHARSET)
+                    .is_none_or(|charset| charset == mime::UTF_8)
+        });
+    let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     let too_large = Error::PayloadTooLarge { limit: max_body };
     match announced {
+        // actix-http reads the body of a request that asks to upgrade until the connection
+        // closes, whatever its Content-Length: answer at once, unread, and close.
+        _ if headers.contains_key(header::UPGRADE) => Headers::RefuseUnread(Error::Upgrade),
         Some(length) if length > drain_budget(max_body) as u64 => Headers::RefuseUnread(too_large),
         Some(length) if length > max_body as u64 => Headers::Refuse(too_large),
         _ if !is_json => Headers::Refuse(Error::UnsupportedMediaType),
         // Everything goes in the JSON body; a query string would be silently ignored (and it
         // ends up in proxies' logs).
-        _ if !req.query_string().is_empty() => {
+        _ if !query.is_empty() => {
             Headers::Refuse(Error::Oracle(crate::oracle::error::Error::InvalidRequest(
                 "query parameters are not accepted: put every field in the JSON body".to_owned(),
             )))

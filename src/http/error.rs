@@ -39,6 +39,11 @@ pub enum HttpError {
     /// The body could not be read (broken chunked encoding, truncated upload).
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
+    /// The request asks to upgrade the connection (`Upgrade`), which the service never does.
+    #[error(
+        "this service upgrades nothing (no WebSocket, no h2c): send the request without an `Upgrade` header"
+    )]
+    Upgrade,
     /// No such path.
     #[error("no such endpoint; see GET / for the list")]
     NotFound,
@@ -61,6 +66,7 @@ impl HttpError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyTimeout { .. } => "body_timeout",
             Self::BodyRead(_) => "invalid_body",
+            Self::Upgrade => "invalid_request",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
         }
@@ -71,7 +77,7 @@ impl HttpError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Oracle(err) => Self::status_of(err),
-            Self::BodyRead(_) => 400,
+            Self::BodyRead(_) | Self::Upgrade => 400,
             Self::NotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BodyTimeout { .. } => 408,
@@ -142,7 +148,10 @@ impl ResponseError for HttpError {
             }
             // The rest of the body is still on the wire (or never coming): close the
             // connection rather than try to read past it.
-            Self::PayloadTooLarge { .. } | Self::BodyTimeout { .. } | Self::BodyRead(_) => {
+            Self::PayloadTooLarge { .. }
+            | Self::BodyTimeout { .. }
+            | Self::BodyRead(_)
+            | Self::Upgrade => {
                 response.force_close();
             }
             _ => {}
@@ -199,6 +208,7 @@ mod tests {
                 "method_not_allowed",
             ),
             (HttpError::KeygenBusy, 503, "keygen_busy"),
+            (HttpError::Upgrade, 400, "invalid_request"),
         ];
         for (err, status, code) in cases {
             assert_eq!((err.status(), err.code()), (status, code), "{err}");

@@ -1,12 +1,32 @@
 //! Prometheus metrics: one registry per server, rendered in the text exposition format at
 //! `GET /metrics`.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
     TextEncoder,
 };
+
+/// Requests actix-http refused before any of our code ran (a malformed request line or header,
+/// a slow request head, a connection error), by kind. Process-wide: actix-http reports them
+/// only to the log (`server::telemetry` counts them there), not to a server.
+static STACK_REFUSALS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "gcm_oracle_stack_refusals_total",
+            "Requests refused by the HTTP stack before the application saw them, by kind (process-wide).",
+        ),
+        &["kind"],
+    )
+    .unwrap_or_else(|err| unreachable!("valid metric: {err}"))
+});
+
+/// Counts one request the HTTP stack refused, of `kind` (`header`, `version`, `timeout`, …).
+pub fn count_stack_refusal(kind: &str) {
+    STACK_REFUSALS.with_label_values(&[kind]).inc();
+}
 
 /// The server's metrics. Cheap to clone: every field is a handle to shared counters.
 #[derive(Clone, Debug)]
@@ -84,6 +104,7 @@ impl Metrics {
             Box::new(encrypted_bytes.clone()),
             Box::new(decrypted_bytes.clone()),
             Box::new(keypairs.clone()),
+            Box::new(STACK_REFUSALS.clone()),
         ] {
             registry
                 .register(collector)

@@ -4,7 +4,7 @@
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, web};
 use utoipa_swagger_ui::SwaggerUi;
@@ -19,11 +19,18 @@ use crate::http::openapi::openapi_json;
 /// the rest; both spellings of each path, with and without the trailing slash, are the same
 /// endpoint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    post(cfg, "/oracleinvocation", encrypt);
-    post(cfg, "/decrypt", decrypt);
-    post(cfg, "/oracleinvocation/batch", encrypt_batch);
-    post(cfg, "/decrypt/batch", decrypt_batch);
-    post(cfg, "/keypair", keypair);
+    let [
+        oracle,
+        decrypt_path,
+        oracle_batch,
+        decrypt_batch_path,
+        keypair_path,
+    ] = JSON_POSTS;
+    post(cfg, oracle, encrypt);
+    post(cfg, decrypt_path, decrypt);
+    post(cfg, oracle_batch, encrypt_batch);
+    post(cfg, decrypt_batch_path, decrypt_batch);
+    post(cfg, keypair_path, keypair);
     cfg.service(get_resource("/", usage))
         .service(get_resource("/healthz", healthz))
         .service(get_resource("/readyz", readyz))
@@ -32,8 +39,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
         )
-        // Swagger UI answers GET only; every other method on its pages is a JSON 405.
-        .service(web::resource("/docs/{_:.*}").default_service(web::to(|| not_allowed("GET"))))
+        // Swagger UI answers GET (and so HEAD, see `head_as_get`); every other method on its
+        // pages is a JSON 405.
+        .service(
+            web::resource("/docs/{_:.*}").default_service(web::to(|| not_allowed("GET, HEAD"))),
+        )
         .service(
             web::resource("/docs")
                 .route(web::get().to(|| async {
@@ -41,9 +51,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .insert_header((actix_web::http::header::LOCATION, "/docs/"))
                         .finish()
                 }))
-                .default_service(web::to(|| not_allowed("GET"))),
+                .default_service(web::to(|| not_allowed("GET, HEAD"))),
         )
         .default_service(web::to(not_found));
+}
+
+/// The endpoints that take a JSON body by POST, each also with a trailing `/`.
+const JSON_POSTS: [&str; 5] = [
+    "/oracleinvocation",
+    "/decrypt",
+    "/oracleinvocation/batch",
+    "/decrypt/batch",
+    "/keypair",
+];
+
+/// Whether `path` is an endpoint that takes a JSON body by POST.
+#[must_use]
+pub fn takes_json_body(path: &str) -> bool {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    JSON_POSTS.contains(&path)
 }
 
 /// Registers `handler` for POST at `path` and at `path/`, with a JSON 405 (`Allow: POST`) for
@@ -65,8 +91,8 @@ where
     }
 }
 
-/// A resource answering GET and HEAD with `handler`, and a JSON 405 with `Allow: GET, HEAD`
-/// otherwise.
+/// A resource answering GET (and so HEAD, see `head_as_get`) with `handler`, and a JSON 405
+/// with `Allow: GET, HEAD` otherwise.
 fn get_resource<F, Args>(path: &str, handler: F) -> Resource
 where
     F: Handler<Args> + Clone,
@@ -74,9 +100,25 @@ where
     F::Output: Responder + 'static,
 {
     web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
+        .route(web::get().to(handler))
         .default_service(web::to(|| not_allowed("GET, HEAD")))
+}
+
+/// Middleware: a HEAD request is routed as the GET it asks about, so every GET route answers
+/// HEAD, Swagger UI's pages included. actix-http sends only the head of the answer: it noted
+/// the method before routing.
+///
+/// # Errors
+///
+/// Only what the inner service returns.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Middleware: an empty 404 from a service that is not ours (Swagger UI's asset handler) becomes

@@ -1,5 +1,6 @@
 //! Binds the listener (port 0 works), builds the actix `App` and runs until stopped.
 
+mod expect;
 pub(crate) mod redirect;
 pub(crate) mod settings;
 pub mod telemetry;
@@ -9,9 +10,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use actix_http::{HttpService, TlsAcceptorConfig};
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 
 use self::settings::ServeArgs;
 use self::tls::{DevCertStatus, ReloadableCert, TlsError};
@@ -22,7 +26,7 @@ use crate::http::metrics::Metrics;
 use crate::http::routes;
 
 /// HSTS for two years, the value browsers' preload lists ask for: this service is HTTPS-only.
-const HSTS: &str = "max-age=63072000";
+pub(crate) const HSTS: &str = "max-age=63072000";
 
 /// HTTP/2 flow control, per stream: how much of a body a client may send before the server
 /// reads it. actix-http's 1 MiB stalled every 1 MiB request on a window update for its last
@@ -100,6 +104,7 @@ pub fn app(
         .app_data(web::Data::new(state.keygen))
         .app_data(web::Data::new(state.metrics))
         .configure(routes::routes)
+        .wrap(from_fn(routes::head_as_get))
         .wrap(from_fn(routes::empty_404_as_json))
         .wrap(
             DefaultHeaders::new()
@@ -249,23 +254,50 @@ impl Server {
     /// If actix cannot take over the listener.
     pub fn run(self) -> std::io::Result<actix_web::dev::Server> {
         let url = self.url();
-        let state = self.state.clone();
-        let mut server = HttpServer::new(move || app(state.clone()))
-            .keep_alive(self.timeouts.keep_alive)
-            .tcp_nodelay(true)
-            .h2_initial_window_size(H2_STREAM_WINDOW)
-            .h2_initial_connection_window_size(H2_CONNECTION_WINDOW)
-            .client_request_timeout(self.timeouts.request)
-            .tls_handshake_timeout(self.timeouts.request)
-            .max_connections(self.timeouts.max_connections)
+        // What actix-web's HttpServer builds, from its layers, so that the HTTP/1 service can
+        // have our `Expect: 100-continue` handler (`expect.rs`); HttpServer cannot take one.
+        let mut builder = actix_server::Server::build()
+            .max_concurrent_connections(self.timeouts.max_connections)
             // Whole seconds for actix: round up, so a short timeout never becomes zero.
             .shutdown_timeout(self.timeouts.shutdown.as_secs_f64().ceil().max(1.0) as u64)
             // actix treats SIGINT as a forced stop; both signals drain requests here instead.
             .disable_signals();
         if let Some(workers) = self.workers {
-            server = server.workers(workers);
+            builder = builder.workers(workers);
         }
-        let server = server.listen_rustls_0_23(self.listener, self.tls)?.run();
+        let shutdown = builder.graceful_shutdown_signal();
+        let (state, tls, timeouts) = (self.state.clone(), self.tls, self.timeouts);
+        let builder = builder.listen("gcm-oracle", self.listener, move || {
+            let shutdown = shutdown.clone();
+            let (limits, metrics) = (state.limits, state.metrics.clone());
+            let app = app(state.clone())
+                .into_factory()
+                .map_err(|err| err.error_response());
+            HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .keep_alive(timeouts.keep_alive)
+                .client_request_timeout(timeouts.request)
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .tcp_nodelay(true)
+                .h2_initial_window_size(H2_STREAM_WINDOW)
+                .h2_initial_connection_window_size(H2_CONNECTION_WINDOW)
+                .expect(fn_service(move |req| {
+                    expect::check(req, limits, metrics.clone())
+                }))
+                // The App's idea of its own host and scheme (`ConnectionInfo` without a Host
+                // header, `url_for`) is used by nothing here, and AppConfig has no public
+                // constructor but its default.
+                .finish(map_config(app, |()| AppConfig::default()))
+                .rustls_0_23_with_config(
+                    tls.clone(),
+                    TlsAcceptorConfig::default().handshake_timeout(timeouts.request),
+                )
+        })?;
+        let server = builder.run();
         stop_gracefully_on_signals(server.handle());
         reload_on_sighup(self.cert);
         if let Some((listener, addr)) = self.redirect {

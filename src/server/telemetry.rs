@@ -18,15 +18,21 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, web};
 use futures_util::Stream;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::http::error::HttpError;
-use crate::http::metrics::Metrics;
+use crate::http::metrics::{Metrics, count_stack_refusal};
 use crate::server::settings::LogFormat;
 
 /// The header that carries the request id both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Starts logging to stderr. `RUST_LOG` filters (default `info`).
+///
+/// Requests actix-http refuses before our code runs (a malformed header, a request head that
+/// never finishes, a connection reset) are counted in `/metrics` by kind and logged at debug
+/// (target `gcm_oracle::stack`) instead of at ERROR, where anyone could flood the log with them.
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -40,22 +46,96 @@ pub fn init(format: LogFormat) {
         // Colour codes only for a person at a terminal, never in files or container logs.
         LogFormat::Pretty => builder
             .with_ansi(std::io::stderr().is_terminal())
+            .finish()
+            .with(StackRefusals)
             .try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
+            .finish()
+            .with(StackRefusals)
             .try_init(),
     };
     // Already initialised (a test, or a program embedding the server): keep that subscriber.
     drop(result);
 }
 
+/// A layer that takes actix-http's ERROR lines about requests it refused itself out of the
+/// log: it counts each by kind and logs it again at debug. actix-http's other ERROR lines
+/// (a failing service, a broken response body) stay: they would be our faults.
+struct StackRefusals;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StackRefusals {
+    fn event_enabled(
+        &self,
+        event: &tracing::Event<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        let meta = event.metadata();
+        if *meta.level() != tracing::Level::ERROR || !meta.target().starts_with("actix_http::h1") {
+            return true;
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let Some(kind) = stack_refusal_kind(&message.0) else {
+            return true;
+        };
+        count_stack_refusal(kind);
+        tracing::debug!(target: "gcm_oracle::stack", kind, "the HTTP stack refused a request: {}", message.0);
+        false
+    }
+}
+
+/// The kind of a refusal actix-http logs (`stream error: request parse error: invalid Header
+/// provided` is `header`), or `None` for a line that is not about a client's request.
+fn stack_refusal_kind(line: &str) -> Option<&'static str> {
+    if line.starts_with("MAX_BUFFER_SIZE") {
+        return Some("too_large");
+    }
+    let error = line.strip_prefix("stream error: ")?;
+    let Some(parse) = error.strip_prefix("request parse error: ") else {
+        return match error {
+            _ if error.starts_with("I/O error") => Some("io"),
+            _ if error.starts_with("request did not complete within") => Some("slow_request"),
+            _ if error.starts_with("connection shutdown timeout") => Some("slow_close"),
+            _ => None,
+        };
+    };
+    const KINDS: [(&str, &str); 9] = [
+        ("invalid method", "method"),
+        ("URI error", "uri"),
+        ("invalid HTTP version", "version"),
+        ("invalid Header", "header"),
+        ("message head is too large", "too_large"),
+        ("message is incomplete", "incomplete"),
+        ("timeout", "timeout"),
+        ("I/O error", "io"),
+        ("UTF-8 error", "utf8"),
+    ];
+    Some(
+        KINDS
+            .iter()
+            .find(|(prefix, _)| parse.starts_with(prefix))
+            .map_or("parse", |(_, kind)| kind),
+    )
+}
+
+/// The `message` field of an event, as text.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn core::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
 /// A request id: the caller's `X-Request-Id` when it is a plain token of at most 64
 /// characters, else 128 random bits in hex.
-fn request_id(req: &ServiceRequest) -> String {
-    let given = req
-        .headers()
+pub(crate) fn request_id(headers: &actix_web::http::header::HeaderMap) -> String {
+    let given = headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .filter(|id| {
@@ -92,7 +172,7 @@ pub async fn access_log(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let id = request_id(&req);
+    let id = request_id(req.headers());
     let method = req.method().clone();
     // Both spellings of an endpoint (`/decrypt`, `/decrypt/`) are one route in logs and metrics.
     let route = match req.match_pattern() {
@@ -147,6 +227,36 @@ pub async fn access_log(
     Ok(res)
 }
 
+/// The access line and the metrics of a request answered before the application saw it (an
+/// `Expect: 100-continue` refused on its headers): the same line `access_log` writes.
+pub(crate) fn log_answered_early(
+    id: &str,
+    method: &actix_web::http::Method,
+    path: &str,
+    status: u16,
+    code: &str,
+    metrics: &Metrics,
+) {
+    let route = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    metrics.observe_request(route, status, std::time::Duration::ZERO);
+    metrics.observe_rejection(code);
+    tracing::info!(
+        target: "gcm_oracle::access",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = 0.0,
+        bytes_in = 0,
+        bytes_out = 0,
+        code,
+        "request"
+    );
+}
+
 /// A request body stream that counts the bytes passing through it.
 struct Counted {
     inner: Payload,
@@ -162,5 +272,50 @@ impl Stream for Counted {
             self.count.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
         polled
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_refusals_are_told_from_our_own_faults() {
+        for (line, kind) in [
+            (
+                "stream error: request parse error: invalid Header provided",
+                Some("header"),
+            ),
+            (
+                "stream error: request parse error: invalid HTTP version specified",
+                Some("version"),
+            ),
+            (
+                "stream error: request parse error: URI error: invalid uri character",
+                Some("uri"),
+            ),
+            (
+                "stream error: request parse error: something new",
+                Some("parse"),
+            ),
+            (
+                "stream error: I/O error: connection reset by peer",
+                Some("io"),
+            ),
+            (
+                "stream error: request did not complete within the specified timeout",
+                Some("slow_request"),
+            ),
+            (
+                "MAX_BUFFER_SIZE unprocessed data reached, closing",
+                Some("too_large"),
+            ),
+            ("stream error: service error", None),
+            ("stream error: body error: broken", None),
+            ("Response payload stream error: x", None),
+        ] {
+            assert_eq!(stack_refusal_kind(line), kind, "{line}");
+        }
     }
 }

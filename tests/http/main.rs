@@ -9,6 +9,7 @@ mod helpers;
 mod aead;
 mod cli;
 mod client;
+mod hostile;
 mod lifecycle;
 mod ops;
 mod oracle;
