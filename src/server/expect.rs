@@ -13,7 +13,7 @@ use crate::http::body::{BodyLimits, Headers, check_head};
 use crate::http::error::HttpError;
 use crate::http::metrics::Metrics;
 use crate::http::routes::takes_json_body;
-use crate::server::{HSTS, telemetry};
+use crate::server::{SECURITY_HEADERS, telemetry};
 
 /// A request refused on its headers, answered in place of `100 Continue`.
 #[derive(Debug)]
@@ -56,18 +56,9 @@ pub(crate) async fn check(
 fn answer(err: &HttpError, id: &str) -> Response<BoxBody> {
     let mut response: Response<BoxBody> = err.error_response().into();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        header::HeaderValue::from_static(HSTS),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
     if let Ok(value) = header::HeaderValue::from_str(id) {
         headers.insert(telemetry::REQUEST_ID, value);
     }

@@ -26,7 +26,14 @@ use crate::http::metrics::Metrics;
 use crate::http::routes;
 
 /// HSTS for two years, the value browsers' preload lists ask for: this service is HTTPS-only.
-pub(crate) const HSTS: &str = "max-age=63072000";
+const HSTS: &str = "max-age=63072000";
+
+/// The headers every answer carries, errors included (docs/WIRE.md): an answer can hold a key.
+pub(crate) const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::STRICT_TRANSPORT_SECURITY, HSTS),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
 
 /// HTTP/2 flow control, per stream: how much of a body a client may send before the server
 /// reads it. actix-http's 1 MiB stalled every 1 MiB request on a window update for its last
@@ -107,10 +114,9 @@ pub fn app(
         .wrap(from_fn(routes::head_as_get))
         .wrap(from_fn(routes::empty_404_as_json))
         .wrap(
-            DefaultHeaders::new()
-                .add((header::CACHE_CONTROL, "no-store"))
-                .add((header::STRICT_TRANSPORT_SECURITY, HSTS))
-                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            SECURITY_HEADERS
+                .into_iter()
+                .fold(DefaultHeaders::new(), |headers, header| headers.add(header)),
         )
         // Outermost, so it times and counts everything, errors included.
         .wrap(from_fn(telemetry::access_log))

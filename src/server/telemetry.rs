@@ -176,8 +176,7 @@ pub async fn access_log(
     let method = req.method().clone();
     // Both spellings of an endpoint (`/decrypt`, `/decrypt/`) are one route in logs and metrics.
     let route = match req.match_pattern() {
-        Some(pattern) if pattern.len() > 1 => pattern.trim_end_matches('/').to_owned(),
-        Some(pattern) => pattern,
+        Some(pattern) => route_name(&pattern).to_owned(),
         None => "(unmatched)".to_owned(),
     };
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
@@ -205,26 +204,64 @@ pub async fn access_log(
         BodySize::Sized(n) => n,
         BodySize::None | BodySize::Stream => 0,
     };
-    let elapsed = started.elapsed();
+    record(
+        &Access {
+            id: &id,
+            method: &method,
+            route: &route,
+            status,
+            elapsed: started.elapsed(),
+            bytes_in: bytes_in.load(Ordering::Relaxed),
+            bytes_out,
+            code,
+        },
+        metrics.as_ref().map(|metrics| metrics.get_ref()),
+    );
+    Ok(res)
+}
+
+/// One answered request, as the access line and the metrics see it.
+struct Access<'a> {
+    id: &'a str,
+    method: &'a actix_web::http::Method,
+    route: &'a str,
+    status: u16,
+    elapsed: std::time::Duration,
+    bytes_in: u64,
+    bytes_out: u64,
+    code: Option<&'a str>,
+}
+
+/// Writes the access line and counts the request: the one place both are done.
+fn record(access: &Access<'_>, metrics: Option<&Metrics>) {
     if let Some(metrics) = metrics {
-        metrics.observe_request(&route, status, elapsed);
-        if let Some(code) = code {
+        metrics.observe_request(access.route, access.status, access.elapsed);
+        if let Some(code) = access.code {
             metrics.observe_rejection(code);
         }
     }
     tracing::info!(
         target: "gcm_oracle::access",
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        bytes_in = bytes_in.load(Ordering::Relaxed),
-        bytes_out,
-        code = code.unwrap_or("-"),
+        request_id = %access.id,
+        method = %access.method,
+        route = %access.route,
+        status = access.status,
+        duration_ms = access.elapsed.as_secs_f64() * 1000.0,
+        bytes_in = access.bytes_in,
+        bytes_out = access.bytes_out,
+        code = access.code.unwrap_or("-"),
         "request"
     );
-    Ok(res)
+}
+
+/// A route pattern as logs and metrics name it: both spellings of an endpoint (`/decrypt`,
+/// `/decrypt/`) are one route.
+fn route_name(pattern: &str) -> &str {
+    if pattern.len() > 1 {
+        pattern.trim_end_matches('/')
+    } else {
+        pattern
+    }
 }
 
 /// The access line and the metrics of a request answered before the application saw it (an
@@ -237,23 +274,18 @@ pub(crate) fn log_answered_early(
     code: &str,
     metrics: &Metrics,
 ) {
-    let route = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
-    metrics.observe_request(route, status, std::time::Duration::ZERO);
-    metrics.observe_rejection(code);
-    tracing::info!(
-        target: "gcm_oracle::access",
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status,
-        duration_ms = 0.0,
-        bytes_in = 0,
-        bytes_out = 0,
-        code,
-        "request"
+    record(
+        &Access {
+            id,
+            method,
+            route: route_name(path),
+            status,
+            elapsed: std::time::Duration::ZERO,
+            bytes_in: 0,
+            bytes_out: 0,
+            code: Some(code),
+        },
+        Some(metrics),
     );
 }
 
