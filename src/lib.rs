@@ -79,16 +79,25 @@ mod server;
 mod wire;
 
 // The public interface.
+pub use crypto::stream::{
+    DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE, MIN_RECORD_SIZE, StreamError, StreamFormat, StreamOpener,
+    StreamOptions, StreamSealer,
+};
 pub use crypto::{
     DecryptionFailed, InvalidLength, Key, KeySize, Nonce, NonceSize, SealOptions, Sealed, TAG_LEN,
     Tag, open, open_with, seal, seal_in_place, seal_with,
 };
 pub use oracle::error::Error;
+pub use oracle::stream::{OpenedStream, SealedStream, open_stream, seal_stream, seal_stream_under};
 pub use oracle::{Answer, EnvelopeJson};
 pub use wire::batch::{Batch, BatchItem};
 pub use wire::envelope::{Envelope, EnvelopeError, Field, Wrap};
 pub use wire::json::{ErrorBody, JsonError};
 pub use wire::request::{DecryptRequest, DecryptResponse, Encoding, EncryptRequest};
+pub use wire::stream::{
+    ORACLE_AAD, ORACLE_FORMAT, ORACLE_KEY, ORACLE_RECIPIENT, ORACLE_WRAP, ORACLE_WRAPPED_KEY,
+    StreamRequestError,
+};
 
 #[cfg(feature = "client")]
 pub use client::{Client, ClientError, ItemResult};

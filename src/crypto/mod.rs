@@ -12,6 +12,8 @@ use aes_gcm::aead::{AeadCore, AeadInOut, KeyInit};
 use aes_gcm::aes::{Aes128, Aes192, Aes256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+pub(crate) mod stream;
+
 /// Calls a generic function with the `AesGcm` type for a key size and nonce size: one match,
 /// so every combination is handled in exactly one place.
 macro_rules! with_cipher {
@@ -134,7 +136,7 @@ pub struct InvalidLength {
 ///
 /// If the operating system's random number generator fails, which only happens on a broken
 /// system; encrypting with a predictable key would be worse than stopping.
-fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     if let Err(err) = getrandom::fill(buf) {
         panic!("the operating system's random number generator failed: {err}");
     }

@@ -29,6 +29,8 @@ pub struct BodyLimits {
     pub max_body: usize,
     /// Longest wait for the next piece of a body that has started.
     pub body_timeout: Duration,
+    /// Largest stream accepted by the streaming endpoints, in bytes.
+    pub max_stream: u64,
 }
 
 impl Default for BodyLimits {
@@ -39,6 +41,8 @@ impl Default for BodyLimits {
             // 10 s: far longer than any healthy client pauses mid-body, short enough that
             // stalled connections cannot pile up.
             body_timeout: Duration::from_secs(10),
+            // 64 GiB: what GCM itself allows in one message, as a sane bound on one stream.
+            max_stream: 64 << 30,
         }
     }
 }

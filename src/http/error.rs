@@ -24,6 +24,17 @@ pub enum HttpError {
     /// The request's `Content-Type` is not `application/json`.
     #[error("send the body as uncompressed JSON with one header `Content-Type: application/json`")]
     UnsupportedMediaType,
+    /// A streaming request's body is not raw bytes.
+    #[error(
+        "send the stream as uncompressed bytes, with no `Content-Type` or `Content-Type: application/octet-stream`"
+    )]
+    NotOctetStream,
+    /// A stream is larger than the configured `--max-stream`.
+    #[error("the stream is larger than the limit of {limit} bytes")]
+    StreamTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The body is larger than the configured limit.
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -62,7 +73,8 @@ impl HttpError {
         match self {
             Self::Oracle(err) => err.code(),
             Self::KeygenBusy => "keygen_busy",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::NotOctetStream => "unsupported_media_type",
+            Self::StreamTooLarge { .. } => "payload_too_large",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyTimeout { .. } => "body_timeout",
             Self::BodyRead(_) => "invalid_body",
@@ -81,8 +93,8 @@ impl HttpError {
             Self::NotFound => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::BodyTimeout { .. } => 408,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::UnsupportedMediaType => 415,
+            Self::PayloadTooLarge { .. } | Self::StreamTooLarge { .. } => 413,
+            Self::UnsupportedMediaType | Self::NotOctetStream => 415,
             Self::KeygenBusy => 503,
         }
     }
@@ -103,6 +115,7 @@ impl HttpError {
     pub fn status_of(err: &Error) -> u16 {
         match err {
             Error::TooManyItems { .. } => 413,
+            Error::Stream(crate::crypto::stream::StreamError::TooLong) => 413,
             Error::PlaintextNotUtf8 => 422,
             Error::KeygenFailed(_) => 500,
             // Everything else is a request the client can fix: bad JSON, base64, lengths, a
@@ -209,6 +222,22 @@ mod tests {
             ),
             (HttpError::KeygenBusy, 503, "keygen_busy"),
             (HttpError::Upgrade, 400, "invalid_request"),
+            (HttpError::NotOctetStream, 415, "unsupported_media_type"),
+            (
+                HttpError::StreamTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                Error::Stream(crate::crypto::stream::StreamError::Truncated).into(),
+                400,
+                "decryption_failed",
+            ),
+            (
+                Error::StreamRequest(crate::wire::stream::StreamRequestError::MissingKey).into(),
+                400,
+                "invalid_request",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!((err.status(), err.code()), (status, code), "{err}");

@@ -38,6 +38,8 @@ pub struct Metrics {
     encrypted_bytes: IntCounter,
     decrypted_bytes: IntCounter,
     keypairs: IntCounterVec,
+    stream_bytes: IntCounterVec,
+    streams: IntCounterVec,
 }
 
 impl Metrics {
@@ -97,6 +99,22 @@ impl Metrics {
             &["algorithm"],
         )
         .unwrap_or_else(|err| unreachable!("valid metric: {err}"));
+        let stream_bytes = IntCounterVec::new(
+            Opts::new(
+                "gcm_oracle_stream_bytes_total",
+                "Bytes through the streaming endpoints, by route, format and direction (in: the request body, out: the response body).",
+            ),
+            &["route", "format", "direction"],
+        )
+        .unwrap_or_else(|err| unreachable!("valid metric: {err}"));
+        let streams = IntCounterVec::new(
+            Opts::new(
+                "gcm_oracle_streams_total",
+                "Streams answered with 200, by route, format and outcome (complete, or aborted mid-stream).",
+            ),
+            &["route", "format", "outcome"],
+        )
+        .unwrap_or_else(|err| unreachable!("valid metric: {err}"));
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -104,6 +122,8 @@ impl Metrics {
             Box::new(encrypted_bytes.clone()),
             Box::new(decrypted_bytes.clone()),
             Box::new(keypairs.clone()),
+            Box::new(stream_bytes.clone()),
+            Box::new(streams.clone()),
             Box::new(STACK_REFUSALS.clone()),
         ] {
             registry
@@ -118,7 +138,25 @@ impl Metrics {
             encrypted_bytes,
             decrypted_bytes,
             keypairs,
+            stream_bytes,
+            streams,
         }
+    }
+
+    /// The byte counters (in, out) of one stream's route and format, resolved once per stream.
+    #[must_use]
+    pub fn stream_counters(&self, route: &str, format: &str) -> (IntCounter, IntCounter) {
+        (
+            self.stream_bytes.with_label_values(&[route, format, "in"]),
+            self.stream_bytes.with_label_values(&[route, format, "out"]),
+        )
+    }
+
+    /// Counts one stream that ended, `complete` or `aborted`.
+    pub fn observe_stream(&self, route: &str, format: &str, outcome: &str) {
+        self.streams
+            .with_label_values(&[route, format, outcome])
+            .inc();
     }
 
     /// Counts one answered request.

@@ -10,3 +10,4 @@ pub(crate) mod keygen;
 pub(crate) mod metrics;
 pub(crate) mod openapi;
 pub(crate) mod routes;
+pub(crate) mod stream;

@@ -14,6 +14,7 @@ use crate::http::handlers::{
     decrypt, decrypt_batch, encrypt, encrypt_batch, healthz, keypair, metrics, readyz, usage,
 };
 use crate::http::openapi::openapi_json;
+use crate::http::stream;
 
 /// Registers every route. Each path answers its own methods and a JSON 405 (with `Allow`) for
 /// the rest; both spellings of each path, with and without the trailing slash, are the same
@@ -31,6 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     post(cfg, oracle_batch, encrypt_batch);
     post(cfg, decrypt_batch_path, decrypt_batch);
     post(cfg, keypair_path, keypair);
+    post(cfg, stream::SEAL_ROUTE, stream::seal);
+    post(cfg, stream::OPEN_ROUTE, stream::open);
     cfg.service(get_resource("/", usage))
         .service(get_resource("/healthz", healthz))
         .service(get_resource("/readyz", readyz))

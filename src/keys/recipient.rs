@@ -134,7 +134,16 @@ impl Recipient {
         if label != "PUBLIC KEY" {
             return Err(RecipientError::InvalidPublicKey);
         }
-        let der = document.as_bytes();
+        Self::from_der(document.as_bytes())
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo: RSA or X25519 (what [`Recipient::from_pem`] reads,
+    /// without the PEM armour).
+    ///
+    /// # Errors
+    ///
+    /// As [`Recipient::from_pem`].
+    pub fn from_der(der: &[u8]) -> Result<Self, RecipientError> {
         let info =
             SubjectPublicKeyInfoRef::from_der(der).map_err(|_| RecipientError::InvalidPublicKey)?;
         let unsupported = |found| RecipientError::UnsupportedPublicKey { found };

@@ -5,6 +5,7 @@
 //!
 //! Messages say what to do and never contain clear text or key material.
 
+use crate::crypto::stream::StreamError;
 use crate::wire::batch::BatchItem;
 use crate::wire::envelope::EnvelopeError;
 use crate::wire::json::{ErrorBody, JsonError};
@@ -37,6 +38,12 @@ pub enum Error {
         "the decrypted data is binary, not UTF-8 text: ask for it as base64 with \"encoding\": \"base64\""
     )]
     PlaintextNotUtf8,
+    /// A streaming request's query parameter or `Oracle-*` header cannot be used.
+    #[error(transparent)]
+    StreamRequest(#[from] crate::wire::stream::StreamRequestError),
+    /// A stream could not be sealed or opened.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
     /// A batch holds more items than the configured limit.
     #[error("the batch holds more than the limit of {limit} items; split it")]
     TooManyItems {
@@ -59,6 +66,8 @@ impl Error {
             Self::KeygenFailed(_) => "keygen_failed",
             Self::PlaintextNotUtf8 => "plaintext_not_utf8",
             Self::TooManyItems { .. } => "too_many_items",
+            Self::StreamRequest(err) => err.code(),
+            Self::Stream(err) => stream_code(err),
         }
     }
 
@@ -101,6 +110,19 @@ impl<T> From<Result<T, Error>> for BatchItem<T> {
             Ok(value) => Self::Ok(value),
             Err(err) => Self::Err(err.body()),
         }
+    }
+}
+
+fn stream_code(err: &StreamError) -> &'static str {
+    match err {
+        // Not authentic in full, whatever the way: one code, as for envelopes.
+        StreamError::DecryptionFailed | StreamError::Truncated | StreamError::TrailingData => {
+            "decryption_failed"
+        }
+        StreamError::KeyLength { .. } => "invalid_length",
+        StreamError::TooLong => "payload_too_large",
+        StreamError::Io(_) => "invalid_body",
+        _ => "invalid_request",
     }
 }
 

@@ -4,6 +4,7 @@
 //! where their errors become the library's [`Error`].
 
 pub(crate) mod error;
+pub(crate) mod stream;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

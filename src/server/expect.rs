@@ -1,6 +1,6 @@
 //! `Expect: 100-continue`: a client that asks before sending its body gets the refusal its
 //! headers already earn (413 for an announced length over the limit, 415 for a body that is not
-//! JSON, 400 for a query string or an upgrade) instead of `100 Continue`, as RFC 9110 §10.1.1
+//! JSON, or not raw bytes for a stream; 400 for a bad query string or an upgrade) instead of `100 Continue`, as RFC 9110 §10.1.1
 //! allows; it never uploads a body only to have it refused. The connection is then closed, since
 //! the client may send the body anyway.
 
@@ -13,6 +13,7 @@ use crate::http::body::{BodyLimits, Headers, check_head};
 use crate::http::error::HttpError;
 use crate::http::metrics::Metrics;
 use crate::http::routes::takes_json_body;
+use crate::http::stream;
 use crate::server::{SECURITY_HEADERS, telemetry};
 
 /// A request refused on its headers, answered in place of `100 Continue`.
@@ -32,13 +33,22 @@ pub(crate) async fn check(
     limits: BodyLimits,
     metrics: Metrics,
 ) -> Result<Request, Refused> {
-    if req.method() != Method::POST || !takes_json_body(req.path()) {
+    if req.method() != Method::POST {
         return Ok(req);
     }
     let query = req.uri().query().unwrap_or_default();
-    let err = match check_head(req.headers(), query, limits.max_body) {
-        Headers::Accept { .. } => return Ok(req),
-        Headers::Refuse(err) | Headers::RefuseUnread(err) => err,
+    let err = if takes_json_body(req.path()) {
+        match check_head(req.headers(), query, limits.max_body) {
+            Headers::Accept { .. } => return Ok(req),
+            Headers::Refuse(err) | Headers::RefuseUnread(err) => err,
+        }
+    } else if let Some(direction) = stream::direction_of(req.path()) {
+        match stream::check_head(req.headers(), query, direction, limits.max_stream) {
+            Ok(_) => return Ok(req),
+            Err(err) => err,
+        }
+    } else {
+        return Ok(req);
     };
     let id = telemetry::request_id(req.headers());
     telemetry::log_answered_early(

@@ -198,6 +198,7 @@ impl Server {
                 limits: BodyLimits {
                     max_body: args.max_body,
                     body_timeout: args.body_timeout,
+                    max_stream: args.max_stream,
                 },
                 max_batch_items: MaxBatchItems(args.max_batch_items),
                 keygen: KeygenLimiter::new(

@@ -36,6 +36,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GCM_ORACLE_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 
+    /// Largest stream through /oracleinvocation/stream and /decrypt/stream, e.g. 64GiB or 1TiB:
+    /// 413 when a Content-Length says more, and a chunked upload that passes it is aborted.
+    #[arg(long, env = "GCM_ORACLE_MAX_STREAM", default_value = "64GiB", value_parser = parse_stream_size)]
+    pub max_stream: u64,
+
     /// Most items in one batch request; more get 413.
     #[arg(long, env = "GCM_ORACLE_MAX_BATCH_ITEMS", default_value_t = crate::wire::batch::DEFAULT_MAX_ITEMS)]
     pub max_batch_items: usize,
@@ -132,6 +137,16 @@ fn parse_san(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("not an IP address or a DNS name like oracle.example.com".to_owned())
+    }
+}
+
+fn parse_stream_size(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .parse()
+        .map_err(|err| format!("not a size like 64GiB or 1048576: {err}"))?;
+    match size.as_u64() {
+        0 => Err("must be at least 1 byte".to_owned()),
+        bytes => Ok(bytes),
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::{BodySize, MessageBody};
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -73,7 +73,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StackRefusals {
         _: tracing_subscriber::layer::Context<'_, S>,
     ) -> bool {
         let meta = event.metadata();
-        if *meta.level() != tracing::Level::ERROR || !meta.target().starts_with("actix_http::h1") {
+        if *meta.level() != tracing::Level::ERROR || !meta.target().starts_with("actix_http::h") {
             return true;
         }
         let mut message = Message(String::new());
@@ -92,6 +92,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StackRefusals {
 fn stack_refusal_kind(line: &str) -> Option<&'static str> {
     if line.starts_with("MAX_BUFFER_SIZE") {
         return Some("too_large");
+    }
+    // A streamed answer we ended with an error (an upload that broke off, a record that did
+    // not authenticate): the access line has its code; actix-http only says it closed.
+    if line.starts_with("Response payload stream error") {
+        return Some("stream_aborted");
     }
     let error = line.strip_prefix("stream error: ")?;
     let Some(parse) = error.strip_prefix("request parse error: ") else {
@@ -169,7 +174,7 @@ pub(crate) fn request_id(headers: &actix_web::http::header::HeaderMap) -> String
 /// Only what the inner service returns.
 pub async fn access_log(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(req.headers());
@@ -200,9 +205,33 @@ pub async fn access_log(
         .error()
         .and_then(|err| err.as_error::<HttpError>())
         .map(HttpError::code);
-    let bytes_out = match res.response().body().size() {
-        BodySize::Sized(n) => n,
-        BodySize::None | BodySize::Stream => 0,
+    let size = res.response().body().size();
+    let streamed = matches!(size, BodySize::Stream)
+        || (status == 200 && crate::http::stream::direction_of(&route).is_some());
+    let bytes_out = match size {
+        BodySize::Sized(n) if !streamed => n,
+        BodySize::None => 0,
+        // A streamed answer (chunked, or of a length announced ahead) is logged when it
+        // ends, with what it sent and how it ended.
+        _ => {
+            let pending = Pending {
+                id,
+                method,
+                route,
+                status,
+                started,
+                bytes_in,
+                bytes_out: 0,
+                metrics,
+                done: false,
+            };
+            return Ok(res.map_body(|_, body| {
+                EitherBody::right(Logged {
+                    body: Box::pin(body),
+                    pending,
+                })
+            }));
+        }
     };
     record(
         &Access {
@@ -217,7 +246,91 @@ pub async fn access_log(
         },
         metrics.as_ref().map(|metrics| metrics.get_ref()),
     );
-    Ok(res)
+    Ok(res.map_into_left_body())
+}
+
+/// The access line of a streamed answer, written when the stream ends.
+struct Pending {
+    id: String,
+    method: actix_web::http::Method,
+    route: String,
+    status: u16,
+    started: Instant,
+    bytes_in: Arc<AtomicU64>,
+    bytes_out: u64,
+    metrics: Option<web::Data<Metrics>>,
+    done: bool,
+}
+
+impl Pending {
+    fn record(&mut self, code: Option<&str>) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        record(
+            &Access {
+                id: &self.id,
+                method: &self.method,
+                route: &self.route,
+                status: self.status,
+                elapsed: self.started.elapsed(),
+                bytes_in: self.bytes_in.load(Ordering::Relaxed),
+                bytes_out: self.bytes_out,
+                code,
+            },
+            self.metrics.as_ref().map(|metrics| metrics.get_ref()),
+        );
+    }
+}
+
+/// A streamed answer's body: counts what it sends, and writes the access line at its end,
+/// with the error code that aborted it (or `aborted` when the client went away first).
+struct Logged<B> {
+    body: Pin<Box<B>>,
+    pending: Pending,
+}
+
+impl<B: MessageBody> MessageBody for Logged<B> {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<web::Bytes, Self::Error>>> {
+        let this = &mut *self;
+        match this.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(bytes))) => {
+                this.pending.bytes_out += bytes.len() as u64;
+                Poll::Ready(Some(Ok(bytes)))
+            }
+            Poll::Ready(Some(Err(err))) => {
+                let err: Self::Error = err.into();
+                let code = err
+                    .downcast_ref::<HttpError>()
+                    .map_or("aborted", HttpError::code);
+                if let Some(metrics) = &this.pending.metrics {
+                    metrics.observe_rejection(code);
+                }
+                this.pending.record(Some(code));
+                Poll::Ready(Some(Err(err)))
+            }
+            Poll::Ready(None) => {
+                this.pending.record(None);
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<B> Drop for Logged<B> {
+    fn drop(&mut self) {
+        self.pending.record(Some("aborted"));
+    }
 }
 
 /// One answered request, as the access line and the metrics see it.
@@ -345,7 +458,7 @@ mod tests {
             ),
             ("stream error: service error", None),
             ("stream error: body error: broken", None),
-            ("Response payload stream error: x", None),
+            ("Response payload stream error: x", Some("stream_aborted")),
         ] {
             assert_eq!(stack_refusal_kind(line), kind, "{line}");
         }

@@ -8,3 +8,4 @@ pub(crate) mod bits;
 pub(crate) mod envelope;
 pub(crate) mod json;
 pub(crate) mod request;
+pub(crate) mod stream;

@@ -14,4 +14,5 @@ mod lifecycle;
 mod ops;
 mod oracle;
 mod recipient;
+mod stream;
 mod tls;

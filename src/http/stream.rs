@@ -1,0 +1,428 @@
+//! The streaming endpoints, `POST /oracleinvocation/stream` and `POST /decrypt/stream`: the
+//! request body is read piece by piece and each record leaves as soon as it is sealed (or has
+//! authenticated), in constant memory. The formats are [`crate::crypto::stream`]'s, the query
+//! and `Oracle-*` headers [`crate::wire::stream`]'s.
+//!
+//! A stream that cannot be finished cleanly (the upload breaks off, stalls, passes
+//! `--max-stream`, or a record does not authenticate) ends the response with an error: actix
+//! closes an HTTP/1.1 connection before the final chunk (or before the announced length) and
+//! resets an HTTP/2 stream, so a client never sees a clean end of a stream that is not whole.
+
+use core::future::{Future as _, poll_fn};
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::Stream;
+use prometheus::IntCounter;
+
+use crate::crypto::Key;
+use crate::crypto::stream::{StreamFormat, StreamOpener, StreamOptions, StreamSealer};
+use crate::http::body::BodyLimits;
+use crate::http::error::HttpError;
+use crate::http::metrics::Metrics;
+use crate::keys::recipient::Recipient;
+use crate::oracle::error::Error;
+use crate::wire::stream::{
+    Direction, ORACLE_AAD, ORACLE_FORMAT, ORACLE_KEY, ORACLE_RECIPIENT, ORACLE_WRAP,
+    ORACLE_WRAPPED_KEY, decode_header, parse_query, stream_key, with_aad,
+};
+
+/// The streaming routes, as logs and metrics name them.
+pub const SEAL_ROUTE: &str = "/oracleinvocation/stream";
+/// See [`SEAL_ROUTE`].
+pub const OPEN_ROUTE: &str = "/decrypt/stream";
+
+/// Which streaming endpoint `path` is, if it is one.
+#[must_use]
+pub fn direction_of(path: &str) -> Option<Direction> {
+    match path.strip_suffix('/').unwrap_or(path) {
+        SEAL_ROUTE => Some(Direction::Seal),
+        OPEN_ROUTE => Some(Direction::Open),
+        _ => None,
+    }
+}
+
+/// Checks what the headers and query alone say about a streaming request, before a byte of
+/// the body is read (also the `Expect: 100-continue` handler's check): an upgrade, a body that
+/// is not raw bytes, an announced length over `--max-stream`, a bad query. Returns the
+/// announced length.
+///
+/// # Errors
+///
+/// The refusal the request earns.
+pub fn check_head(
+    headers: &HeaderMap,
+    query: &str,
+    direction: Direction,
+    max_stream: u64,
+) -> Result<Option<u64>, HttpError> {
+    if headers.contains_key(header::UPGRADE) {
+        return Err(HttpError::Upgrade);
+    }
+    let identity = headers
+        .get_all(header::CONTENT_ENCODING)
+        .all(|value| value.as_bytes().eq_ignore_ascii_case(b"identity"));
+    let mut types = headers.get_all(header::CONTENT_TYPE);
+    let octets = match (types.next(), types.next()) {
+        (None, _) => true,
+        (Some(value), None) => value
+            .to_str()
+            .ok()
+            .and_then(|value| value.parse::<mime::Mime>().ok())
+            .is_some_and(|mime| mime.essence_str() == mime::APPLICATION_OCTET_STREAM.essence_str()),
+        (Some(_), Some(_)) => false,
+    };
+    if !identity || !octets {
+        return Err(HttpError::NotOctetStream);
+    }
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max_stream) {
+        return Err(HttpError::StreamTooLarge { limit: max_stream });
+    }
+    parse_query(query, direction).map_err(Error::from)?;
+    Ok(announced)
+}
+
+/// The options a request asks for: the query, and `Oracle-Aad`.
+fn options(req: &HttpRequest, direction: Direction) -> Result<StreamOptions, HttpError> {
+    let options = parse_query(req.query_string(), direction).map_err(Error::from)?;
+    let aad =
+        decode_header(ORACLE_AAD, header_values(req.headers(), ORACLE_AAD)).map_err(Error::from)?;
+    Ok(with_aad(options, aad).map_err(Error::from)?)
+}
+
+fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a [u8]> {
+    headers.get_all(name).map(HeaderValue::as_bytes)
+}
+
+/// A response header value of base64 that is ours (never fails: base64 is visible ASCII).
+fn base64_value(bytes: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&STANDARD.encode(bytes))
+        .unwrap_or_else(|_| unreachable!("base64 is a valid header value"))
+}
+
+#[utoipa::path(post, path = "/oracleinvocation/stream", tag = "oracle",
+    params(
+        ("format" = Option<String>, Query, description = "`aes128gcm` (RFC 8188, the default) or `aes256gcm-hkdf-1mb` (Tink's streaming AEAD, AES256_GCM_HKDF_1MB)"),
+        ("rs" = Option<u32>, Query, description = "aes128gcm only: the record size, 18 to 16777216, default 65536"),
+        ("Oracle-Aad" = Option<String>, Header, description = "aes256gcm-hkdf-1mb only: associated data, standard base64"),
+        ("Oracle-Recipient" = Option<String>, Header, description = "Wrap the stream key for this public key: standard base64 of a DER SubjectPublicKeyInfo (RSA or X25519)"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Clear text of any length, with Content-Length or chunked"),
+    responses(
+        (status = 200, description = "The stream, sealed under a fresh key, streamed as it is sealed. The key is in `Oracle-Key` (standard base64: 16 bytes for aes128gcm, 32 for aes256gcm-hkdf-1mb), or wrapped in `Oracle-Wrapped-Key` with `Oracle-Wrap` for a recipient; `Oracle-Format` names the format. With a Content-Length request the response announces its exact length. An upload that breaks off aborts the response (no clean end).",
+            content_type = "application/octet-stream"),
+        crate::http::handlers::BodyErrors))]
+/// Encrypt a stream of any size under a fresh key, in RFC 8188 `aes128gcm` or Tink's
+/// streaming AEAD format.
+pub(crate) async fn seal(
+    req: HttpRequest,
+    payload: web::Payload,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, HttpError> {
+    let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+    let announced = check_head(
+        req.headers(),
+        req.query_string(),
+        Direction::Seal,
+        limits.max_stream,
+    )?;
+    let options = options(&req, Direction::Seal)?;
+    let recipient = decode_header(
+        ORACLE_RECIPIENT,
+        header_values(req.headers(), ORACLE_RECIPIENT),
+    )
+    .map_err(Error::from)?
+    .map(|der| Recipient::from_der(&der).map_err(Error::Recipient))
+    .transpose()?;
+    let key = Key::generate(options.format.key_size());
+    let sealer = StreamSealer::new(&key, &options).map_err(Error::from)?;
+
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(mime::APPLICATION_OCTET_STREAM)
+        .insert_header((ORACLE_FORMAT, options.format.name()));
+    match recipient {
+        Some(recipient) => {
+            let wrapped = recipient.wrap_key(&key).map_err(Error::Recipient)?;
+            response
+                .insert_header((ORACLE_WRAPPED_KEY, base64_value(&wrapped)))
+                .insert_header((ORACLE_WRAP, recipient.wrap().name()));
+        }
+        None => {
+            response.insert_header((ORACLE_KEY, base64_value(key.as_bytes())));
+        }
+    }
+    drop(key);
+    if let Some(length) = announced.and_then(|length| options.sealed_len(length)) {
+        response.no_chunking(length);
+    }
+    let counters = metrics.stream_counters(SEAL_ROUTE, options.format.name());
+    let body = Records {
+        upload: Upload::new(payload, limits, counters.0),
+        work: Work::Seal(Some(sealer)),
+        first: None,
+        done: false,
+        bytes_out: counters.1,
+        ended: Ended::new(metrics, SEAL_ROUTE, options.format),
+    };
+    Ok(response.streaming(body))
+}
+
+#[utoipa::path(post, path = "/decrypt/stream", tag = "oracle",
+    params(
+        ("format" = Option<String>, Query, description = "`aes128gcm` (the default) or `aes256gcm-hkdf-1mb`"),
+        ("Oracle-Key" = String, Header, description = "The stream key, standard base64"),
+        ("Oracle-Aad" = Option<String>, Header, description = "aes256gcm-hkdf-1mb only: the associated data, standard base64"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A stream in the format named"),
+    responses(
+        (status = 200, description = "The clear text, streamed record by record as each authenticates. Released records are authentic, but the whole is known to be complete only at a clean end of the response: a later record that does not authenticate, a truncated stream or data after the last record abort it.",
+            content_type = "application/octet-stream"),
+        crate::http::handlers::BodyErrors))]
+/// Decrypt a stream: a bad header, a wrong key or a first record that does not authenticate
+/// is a JSON error (`decryption_failed`) before any clear text.
+pub(crate) async fn open(
+    req: HttpRequest,
+    payload: web::Payload,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, HttpError> {
+    let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+    check_head(
+        req.headers(),
+        req.query_string(),
+        Direction::Open,
+        limits.max_stream,
+    )?;
+    let options = options(&req, Direction::Open)?;
+    let key = decode_header(ORACLE_KEY, header_values(req.headers(), ORACLE_KEY))
+        .and_then(|decoded| stream_key(decoded, options.format))
+        .map_err(Error::from)?;
+    let opener = StreamOpener::new(&key, &options).map_err(Error::from)?;
+    drop(key);
+
+    let counters = metrics.stream_counters(OPEN_ROUTE, options.format.name());
+    let mut body = Records {
+        upload: Upload::new(payload, limits, counters.0),
+        work: Work::Open(Some(opener)),
+        first: None,
+        done: false,
+        bytes_out: counters.1,
+        ended: Ended::new(metrics, OPEN_ROUTE, options.format),
+    };
+    // The first record is opened before the answer: until it authenticates, any failure is
+    // a JSON error rather than an aborted stream.
+    body.first = Some(
+        poll_fn(|cx| body.poll_first_record(cx))
+            .await
+            .inspect_err(|_| {
+                body.ended.outcome = Some("refused");
+            })?,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(mime::APPLICATION_OCTET_STREAM)
+        .insert_header((ORACLE_FORMAT, options.format.name()))
+        .streaming(body))
+}
+
+/// The request body, read with the stall timeout and `--max-stream`.
+struct Upload {
+    payload: web::Payload,
+    timeout: Duration,
+    stall: Pin<Box<tokio::time::Sleep>>,
+    read: u64,
+    max: u64,
+    bytes_in: IntCounter,
+}
+
+impl Upload {
+    fn new(payload: web::Payload, limits: BodyLimits, bytes_in: IntCounter) -> Self {
+        Self {
+            payload,
+            timeout: limits.body_timeout,
+            stall: Box::pin(tokio::time::sleep(limits.body_timeout)),
+            read: 0,
+            max: limits.max_stream,
+            bytes_in,
+        }
+    }
+
+    /// The next piece of the body, `None` at its end. Empty pieces (HTTP/2 DATA frames with
+    /// no bytes) do not restart the stall clock.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, HttpError>> {
+        loop {
+            match Pin::new(&mut self.payload).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) if chunk.is_empty() => {}
+                Poll::Ready(Some(Ok(chunk))) => {
+                    self.read += chunk.len() as u64;
+                    if self.read > self.max {
+                        return Poll::Ready(Err(HttpError::StreamTooLarge { limit: self.max }));
+                    }
+                    self.bytes_in.inc_by(chunk.len() as u64);
+                    let deadline = tokio::time::Instant::now() + self.timeout;
+                    self.stall.as_mut().reset(deadline);
+                    return Poll::Ready(Ok(Some(chunk)));
+                }
+                Poll::Ready(Some(Err(err))) => {
+                    return Poll::Ready(Err(HttpError::BodyRead(err.to_string())));
+                }
+                Poll::Ready(None) => return Poll::Ready(Ok(None)),
+                Poll::Pending => {
+                    if self.stall.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(HttpError::BodyTimeout {
+                            after: self.timeout,
+                        }));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+/// Sealing or opening; `None` once finished.
+enum Work {
+    Seal(Option<StreamSealer>),
+    Open(Option<StreamOpener>),
+}
+
+impl Work {
+    /// Takes a piece of the body (`None` at its end) and returns what is ready to send.
+    fn step(&mut self, chunk: Option<&[u8]>) -> Result<Vec<u8>, HttpError> {
+        let mut out = Vec::new();
+        let result = match (self, chunk) {
+            (Self::Seal(Some(sealer)), Some(chunk)) => sealer.update(chunk, &mut out),
+            (Self::Seal(sealer), None) => sealer.take().map_or(Ok(()), |s| s.finish(&mut out)),
+            (Self::Open(Some(opener)), Some(chunk)) => opener.update(chunk, &mut out),
+            (Self::Open(opener), None) => opener.take().map_or(Ok(()), |o| o.finish(&mut out)),
+            (_, Some(_)) => Ok(()),
+        };
+        result.map_err(Error::from)?;
+        Ok(out)
+    }
+
+    fn records_opened(&self) -> u64 {
+        match self {
+            Self::Open(Some(opener)) => opener.records_opened(),
+            _ => 0,
+        }
+    }
+}
+
+/// The response body: records (or clear text) as the upload yields them.
+struct Records {
+    upload: Upload,
+    work: Work,
+    /// The clear text of the first record, opened before the answer.
+    first: Option<Vec<u8>>,
+    done: bool,
+    bytes_out: IntCounter,
+    ended: Ended,
+}
+
+impl Records {
+    /// Reads until the first record has authenticated (or the stream has ended) and returns
+    /// its clear text.
+    fn poll_first_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<u8>, HttpError>> {
+        let mut opened = Vec::new();
+        loop {
+            let chunk = match self.upload.poll_chunk(cx) {
+                Poll::Pending if opened.is_empty() => return Poll::Pending,
+                // Clear text already taken out of the opener must not be lost.
+                Poll::Pending => return Poll::Ready(Ok(opened)),
+                Poll::Ready(chunk) => chunk?,
+            };
+            let end = chunk.is_none();
+            let out = self.work.step(chunk.as_deref())?;
+            if opened.is_empty() {
+                opened = out;
+            } else {
+                opened.extend_from_slice(&out);
+            }
+            if end {
+                self.done = true;
+                return Poll::Ready(Ok(opened));
+            }
+            if self.work.records_opened() > 0 {
+                return Poll::Ready(Ok(opened));
+            }
+        }
+    }
+}
+
+impl Stream for Records {
+    type Item = Result<Bytes, HttpError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(first) = this.first.take().filter(|first| !first.is_empty()) {
+            this.bytes_out.inc_by(first.len() as u64);
+            return Poll::Ready(Some(Ok(Bytes::from(first))));
+        }
+        loop {
+            if this.done {
+                this.ended.outcome.get_or_insert("complete");
+                return Poll::Ready(None);
+            }
+            let step = match this.upload.poll_chunk(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(chunk)) => {
+                    this.done = chunk.is_none();
+                    this.work.step(chunk.as_deref())
+                }
+                Poll::Ready(Err(err)) => Err(err),
+            };
+            match step {
+                Ok(out) if out.is_empty() => {}
+                Ok(out) => {
+                    this.bytes_out.inc_by(out.len() as u64);
+                    return Poll::Ready(Some(Ok(Bytes::from(out))));
+                }
+                Err(err) => {
+                    this.done = true;
+                    this.ended.outcome = Some("aborted");
+                    return Poll::Ready(Some(Err(err)));
+                }
+            }
+        }
+    }
+}
+
+/// Counts the stream's end in the metrics when the body is dropped, however it ended; a body
+/// dropped before its end (the client went away) is `aborted`.
+struct Ended {
+    metrics: web::Data<Metrics>,
+    route: &'static str,
+    format: StreamFormat,
+    outcome: Option<&'static str>,
+}
+
+impl Ended {
+    fn new(metrics: web::Data<Metrics>, route: &'static str, format: StreamFormat) -> Self {
+        Self {
+            metrics,
+            route,
+            format,
+            outcome: None,
+        }
+    }
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let outcome = self.outcome.unwrap_or("aborted");
+        if outcome != "refused" {
+            self.metrics
+                .observe_stream(self.route, self.format.name(), outcome);
+        }
+    }
+}
