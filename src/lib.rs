@@ -100,7 +100,7 @@ pub use wire::stream::{
 };
 
 #[cfg(feature = "client")]
-pub use client::{Client, ClientError, ItemResult};
+pub use client::{Client, ClientError, ItemResult, StreamResponse};
 #[cfg(feature = "recipient")]
 pub use keys::keypair::{Algorithm, KeygenFailed, Keypair, KeypairRequest};
 #[cfg(feature = "recipient")]
@@ -118,6 +118,8 @@ pub mod internals {
     pub use crate::cli::offline::{self, OfflineError};
     #[cfg(feature = "server")]
     pub use crate::cli::probe::probe;
+    #[cfg(feature = "server")]
+    pub use crate::cli::stream;
     #[cfg(feature = "server")]
     pub use crate::cli::{Cli, Command, LogFormat, ProbeArgs};
     #[cfg(feature = "server")]

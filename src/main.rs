@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use gcm_oracle::internals::{
-    Cli, Command, LogFormat, OfflineError, ProbeArgs, Server, generate_dev_certs, offline,
+    Cli, Command, LogFormat, OfflineError, ProbeArgs, Server, generate_dev_certs, offline, stream,
     telemetry,
 };
 
@@ -55,6 +55,25 @@ fn main() -> ExitCode {
             &mut std::io::stdin().lock(),
             &mut std::io::stdout().lock(),
         )),
+        Command::StreamOpen(args) => one_line(stream::open(&args)),
+        Command::StreamSend(args) => one_line(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|err| format!("cannot start: {err}"))
+                .and_then(|runtime| runtime.block_on(stream::send(&args))),
+        ),
+    }
+}
+
+/// One line on stderr for a failed command, with exit code 1.
+fn one_line(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "gcm-oracle: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod offline;
 pub(crate) mod probe;
+pub mod stream;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,6 +61,12 @@ pub enum Command {
     /// Read an envelope sealed for you (a /oracleinvocation/ answer with "wrapped_key") on
     /// stdin, and print its clear text with your private key. No server involved.
     Open(OpenArgs),
+    /// Open a stream file (aes128gcm or aes256gcm-hkdf-1mb) with its key, or with your
+    /// private key when its key was wrapped for you. No server involved.
+    StreamOpen(stream::StreamOpenArgs),
+    /// Send a file through a server's /oracleinvocation/stream (or, with --decrypt,
+    /// /decrypt/stream), with a progress bar on a terminal.
+    StreamSend(stream::StreamSendArgs),
 }
 
 /// Settings of `gcm-oracle keypair`.

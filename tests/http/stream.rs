@@ -601,3 +601,157 @@ async fn streams_are_counted_and_logged_at_their_end() {
         assert!(metrics.contains(line), "no {line} in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn the_cli_sends_a_file_through_the_server_and_opens_streams_offline() {
+    use crate::helpers::process::run_to_end;
+
+    let server = spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let clear = data(200_000);
+    std::fs::write(path("clear"), &clear).unwrap();
+    std::fs::write(path("ca.pem"), &server.ca_pem).unwrap();
+    let url = server.url.clone();
+    let (ca, input, sealed, key_json) = (
+        path("ca.pem"),
+        path("clear"),
+        path("sealed"),
+        path("key.json"),
+    );
+    let sent = tokio::task::spawn_blocking(move || {
+        run_to_end(&[
+            "stream-send",
+            "--url",
+            &url,
+            "--cacert",
+            &ca,
+            "--in",
+            &input,
+            "--out",
+            &sealed,
+            "--key-out",
+            &key_json,
+            "--rs",
+            "1000",
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(
+        sent.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
+    let line: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path("key.json")).unwrap()).unwrap();
+    assert_eq!(line["format"], "aes128gcm");
+    std::fs::write(path("key"), line["key"].as_str().unwrap()).unwrap();
+
+    // Offline, with the key.
+    let opened = run_to_end(&[
+        "stream-open",
+        "--key-file",
+        &path("key"),
+        "--in",
+        &path("sealed"),
+        "--out",
+        &path("opened"),
+    ]);
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert_eq!(std::fs::read(path("opened")).unwrap(), clear);
+
+    // A cut stream leaves no output file behind, and says why.
+    let sealed_bytes = std::fs::read(path("sealed")).unwrap();
+    std::fs::write(path("cut"), &sealed_bytes[..sealed_bytes.len() - 500]).unwrap();
+    let cut = run_to_end(&[
+        "stream-open",
+        "--key-file",
+        &path("key"),
+        "--in",
+        &path("cut"),
+        "--out",
+        &path("cut-opened"),
+    ]);
+    assert!(!cut.status.success());
+    assert!(
+        String::from_utf8_lossy(&cut.stderr).contains("not authentic"),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    assert!(!dir.path().join("cut-opened").exists());
+    assert!(!dir.path().join("cut-opened.partial").exists());
+
+    // Back through the server.
+    let url = server.url.clone();
+    let (ca, key, sealed, back) = (path("ca.pem"), path("key"), path("sealed"), path("back"));
+    let back_out = tokio::task::spawn_blocking(move || {
+        run_to_end(&[
+            "stream-send",
+            "--url",
+            &url,
+            "--cacert",
+            &ca,
+            "--decrypt",
+            "--key-file",
+            &key,
+            "--in",
+            &sealed,
+            "--out",
+            &back,
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(
+        back_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back_out.stderr)
+    );
+    assert_eq!(std::fs::read(path("back")).unwrap(), clear);
+}
+
+#[tokio::test]
+async fn the_typed_client_streams_both_ways() {
+    let server = spawn().await;
+    let client = server.typed_client();
+    let clear = data(1_200_000);
+    let options = StreamOptions::new(StreamFormat::Aes256GcmHkdf1Mb).aad(b"ctx".to_vec());
+    let mut sealed = client
+        .encrypt_stream(clear.clone(), &options)
+        .await
+        .unwrap();
+    assert_eq!(sealed.format(), StreamFormat::Aes256GcmHkdf1Mb);
+    assert_eq!(
+        sealed.content_length(),
+        options.sealed_len(clear.len() as u64)
+    );
+    let key = sealed.key().unwrap().clone();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = sealed.chunk().await.unwrap() {
+        bytes.extend_from_slice(&chunk);
+    }
+    let mut opened = client
+        .decrypt_stream(bytes.clone(), &key, &options)
+        .await
+        .unwrap();
+    let mut back = Vec::new();
+    while let Some(chunk) = opened.chunk().await.unwrap() {
+        back.extend_from_slice(&chunk);
+    }
+    assert_eq!(back, clear);
+    let wrong = Key::generate(gcm_oracle::KeySize::Aes256);
+    let err = client
+        .decrypt_stream(bytes, &wrong, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("decryption_failed"));
+}

@@ -19,6 +19,10 @@
 //! # }
 //! ```
 
+mod stream;
+
+pub use stream::StreamResponse;
+
 use core::fmt;
 
 use base64::Engine as _;
@@ -91,6 +95,9 @@ fn builder() -> reqwest::ClientBuilder {
         .https_only(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(DEFAULT_TIMEOUT)
+        // Streams run longer than the timeout above (each call sets its own); a server that
+        // stops sending mid-stream still fails the call.
+        .read_timeout(DEFAULT_TIMEOUT)
 }
 
 /// One batch item's outcome: its result, or the server's error for that item alone.
@@ -383,7 +390,10 @@ impl Client {
 }
 
 /// Turns a status and body into the expected answer or a typed error.
-fn parse_response<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ClientError> {
+pub(crate) fn parse_response<T: DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+) -> Result<T, ClientError> {
     if (200..300).contains(&status) {
         return serde_json::from_slice(body).map_err(|err| ClientError::UnexpectedResponse {
             status,
