@@ -229,7 +229,7 @@ mod tests {
                 "payload_too_large",
             ),
             (
-                Error::Stream(crate::crypto::stream::StreamError::Truncated).into(),
+                Error::Stream(crate::crypto::stream::StreamError::DecryptionFailed).into(),
                 400,
                 "decryption_failed",
             ),

@@ -92,6 +92,77 @@ pub fn check_head(
     Ok(announced)
 }
 
+/// What a seal request asks for: its announced length, the options, and the recipient.
+fn seal_request(
+    req: &HttpRequest,
+    limits: BodyLimits,
+) -> Result<(Option<u64>, StreamOptions, Option<Recipient>), HttpError> {
+    let announced = check_head(
+        req.headers(),
+        req.query_string(),
+        Direction::Seal,
+        limits.max_stream,
+    )?;
+    let options = options(req, Direction::Seal)?;
+    let recipient = decode_header(
+        ORACLE_RECIPIENT,
+        header_values(req.headers(), ORACLE_RECIPIENT),
+    )
+    .map_err(Error::from)?
+    .map(|der| Recipient::from_der(&der).map_err(Error::Recipient))
+    .transpose()?;
+    Ok((announced, options, recipient))
+}
+
+/// What an open request asks for: the options and the key.
+fn open_request(req: &HttpRequest, limits: BodyLimits) -> Result<(StreamOptions, Key), HttpError> {
+    check_head(
+        req.headers(),
+        req.query_string(),
+        Direction::Open,
+        limits.max_stream,
+    )?;
+    let options = options(req, Direction::Open)?;
+    let key = decode_header(ORACLE_KEY, header_values(req.headers(), ORACLE_KEY))
+        .and_then(|decoded| stream_key(decoded, options.format))
+        .map_err(Error::from)?;
+    Ok((options, key))
+}
+
+/// A refusal before the stream: the body is read and thrown away first, up to twice
+/// `--max-body` (as the JSON endpoints do), so that the answer reaches an HTTP/2 client as a
+/// clean response (curl 7.88 reports a stream error instead of the status when the answer
+/// comes before the body is consumed). A body announced as larger, or an upgrade, is not read.
+async fn refuse(
+    err: HttpError,
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+    limits: BodyLimits,
+) -> HttpError {
+    let budget = limits.max_body.saturating_mul(2) as u64;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if !matches!(err, HttpError::Upgrade) && announced.is_none_or(|length| length <= budget) {
+        discard(payload, limits, budget).await;
+    }
+    err
+}
+
+/// Reads and drops the body until its end, `budget` bytes, an error or a stall.
+async fn discard(payload: &mut web::Payload, limits: BodyLimits, budget: u64) {
+    let mut read = 0u64;
+    while read <= budget {
+        let next = poll_fn(|cx| Pin::new(&mut *payload).poll_next(cx));
+        match tokio::time::timeout(limits.body_timeout, next).await {
+            Ok(Some(Ok(chunk))) => read += chunk.len() as u64,
+            _ => return,
+        }
+    }
+}
+
 /// The options a request asks for: the query, and `Oracle-Aad`.
 fn options(req: &HttpRequest, direction: Direction) -> Result<StreamOptions, HttpError> {
     let options = parse_query(req.query_string(), direction).map_err(Error::from)?;
@@ -126,24 +197,14 @@ fn base64_value(bytes: &[u8]) -> HeaderValue {
 /// streaming AEAD format.
 pub(crate) async fn seal(
     req: HttpRequest,
-    payload: web::Payload,
+    mut payload: web::Payload,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, HttpError> {
     let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
-    let announced = check_head(
-        req.headers(),
-        req.query_string(),
-        Direction::Seal,
-        limits.max_stream,
-    )?;
-    let options = options(&req, Direction::Seal)?;
-    let recipient = decode_header(
-        ORACLE_RECIPIENT,
-        header_values(req.headers(), ORACLE_RECIPIENT),
-    )
-    .map_err(Error::from)?
-    .map(|der| Recipient::from_der(&der).map_err(Error::Recipient))
-    .transpose()?;
+    let (announced, options, recipient) = match seal_request(&req, limits) {
+        Ok(request) => request,
+        Err(err) => return Err(refuse(err, &req, &mut payload, limits).await),
+    };
     let key = Key::generate(options.format.key_size());
     let sealer = StreamSealer::new(&key, &options).map_err(Error::from)?;
 
@@ -193,20 +254,14 @@ pub(crate) async fn seal(
 /// is a JSON error (`decryption_failed`) before any clear text.
 pub(crate) async fn open(
     req: HttpRequest,
-    payload: web::Payload,
+    mut payload: web::Payload,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, HttpError> {
     let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
-    check_head(
-        req.headers(),
-        req.query_string(),
-        Direction::Open,
-        limits.max_stream,
-    )?;
-    let options = options(&req, Direction::Open)?;
-    let key = decode_header(ORACLE_KEY, header_values(req.headers(), ORACLE_KEY))
-        .and_then(|decoded| stream_key(decoded, options.format))
-        .map_err(Error::from)?;
+    let (options, key) = match open_request(&req, limits) {
+        Ok(request) => request,
+        Err(err) => return Err(refuse(err, &req, &mut payload, limits).await),
+    };
     let opener = StreamOpener::new(&key, &options).map_err(Error::from)?;
     drop(key);
 
@@ -221,13 +276,13 @@ pub(crate) async fn open(
     };
     // The first record is opened before the answer: until it authenticates, any failure is
     // a JSON error rather than an aborted stream.
-    body.first = Some(
-        poll_fn(|cx| body.poll_first_record(cx))
-            .await
-            .inspect_err(|_| {
-                body.ended.outcome = Some("refused");
-            })?,
-    );
+    match poll_fn(|cx| body.poll_first_record(cx)).await {
+        Ok(first) => body.first = Some(first),
+        Err(err) => {
+            body.ended.outcome = Some("refused");
+            return Err(refuse(err, &req, &mut body.upload.payload, limits).await);
+        }
+    }
     Ok(HttpResponse::Ok()
         .content_type(mime::APPLICATION_OCTET_STREAM)
         .insert_header((ORACLE_FORMAT, options.format.name()))

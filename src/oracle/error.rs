@@ -116,9 +116,7 @@ impl<T> From<Result<T, Error>> for BatchItem<T> {
 fn stream_code(err: &StreamError) -> &'static str {
     match err {
         // Not authentic in full, whatever the way: one code, as for envelopes.
-        StreamError::DecryptionFailed | StreamError::Truncated | StreamError::TrailingData => {
-            "decryption_failed"
-        }
+        StreamError::DecryptionFailed => "decryption_failed",
         StreamError::KeyLength { .. } => "invalid_length",
         StreamError::TooLong => "payload_too_large",
         StreamError::Io(_) => "invalid_body",

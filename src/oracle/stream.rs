@@ -87,9 +87,9 @@ pub fn seal_stream_under(
 ///
 /// # Errors
 ///
-/// [`StreamError::DecryptionFailed`], [`StreamError::Truncated`] or
-/// [`StreamError::TrailingData`] for a stream that is not authentic in full; options that do
-/// not fit the format; reading or writing failing.
+/// [`StreamError::DecryptionFailed`] for a stream that is not authentic in full (altered,
+/// reordered, cut short, or followed by more bytes); options that do not fit the format;
+/// reading or writing failing.
 pub fn open_stream(
     mut reader: impl Read,
     mut writer: impl Write,

@@ -3,6 +3,7 @@
 mod expect;
 pub(crate) mod redirect;
 pub(crate) mod settings;
+mod stall;
 pub mod telemetry;
 pub(crate) mod tls;
 
@@ -10,14 +11,18 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actix_http::{HttpService, TlsAcceptorConfig};
+use actix_http::{HttpService, Protocol};
 use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_tls::accept::TlsError as AcceptError;
+use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
 use actix_web::dev::AppConfig;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 
 use self::settings::ServeArgs;
+use self::stall::WriteStall;
 use self::tls::{DevCertStatus, ReloadableCert, TlsError};
 use crate::http::body::BodyLimits;
 use crate::http::handlers::MaxBatchItems;
@@ -122,6 +127,16 @@ pub fn app(
         .wrap(from_fn(telemetry::access_log))
 }
 
+/// The TLS configuration with the protocols the server speaks, HTTP/2 first, offered by ALPN
+/// (before any the configuration already lists), as actix-http sets them.
+fn tls_with_alpn(tls: &rustls::ServerConfig) -> rustls::ServerConfig {
+    let mut tls = tls.clone();
+    let mut protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    protocols.append(&mut tls.alpn_protocols);
+    tls.alpn_protocols = protocols;
+    tls
+}
+
 /// Connection settings handed to actix-web.
 #[derive(Clone, Copy, Debug)]
 struct Timeouts {
@@ -129,6 +144,8 @@ struct Timeouts {
     request: std::time::Duration,
     shutdown: std::time::Duration,
     max_connections: usize,
+    /// How long a write may wait on a client that does not read: the body timeout.
+    write_stall: std::time::Duration,
 }
 
 impl Server {
@@ -212,6 +229,7 @@ impl Server {
                 request: args.request_timeout,
                 shutdown: args.shutdown_timeout,
                 max_connections: args.max_connections.get(),
+                write_stall: args.body_timeout,
             },
         })
     }
@@ -280,7 +298,7 @@ impl Server {
             let app = app(state.clone())
                 .into_factory()
                 .map_err(|err| err.error_response());
-            HttpService::build()
+            let service = HttpService::build()
                 .graceful_shutdown_signal(move || {
                     let shutdown = shutdown.clone();
                     async move { shutdown.notified().await }
@@ -298,11 +316,22 @@ impl Server {
                 // The App's idea of its own host and scheme (`ConnectionInfo` without a Host
                 // header, `url_for`) is used by nothing here, and AppConfig has no public
                 // constructor but its default.
-                .finish(map_config(app, |()| AppConfig::default()))
-                .rustls_0_23_with_config(
-                    tls.clone(),
-                    TlsAcceptorConfig::default().handshake_timeout(timeouts.request),
-                )
+                .finish(map_config(app, |()| AppConfig::default()));
+            // What actix-http's `rustls_0_23_with_config` does, with the TLS stream wrapped
+            // in `WriteStall` before HTTP runs on it.
+            let mut acceptor = Acceptor::new(tls_with_alpn(&tls));
+            acceptor.set_handshake_timeout(timeouts.request);
+            acceptor
+                .map_init_err(|()| ())
+                .map_err(AcceptError::into_service_error)
+                .and_then(move |io: TlsStream<TcpStream>| async move {
+                    let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                    let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
+                    let _ = io.get_ref().0.set_nodelay(true);
+                    let peer = io.get_ref().0.peer_addr().ok();
+                    Ok((WriteStall::new(io, timeouts.write_stall), protocol, peer))
+                })
+                .and_then(service.map_err(AcceptError::Service))
         })?;
         let server = builder.run();
         stop_gracefully_on_signals(server.handle());

@@ -755,3 +755,35 @@ async fn the_typed_client_streams_both_ways() {
         .unwrap_err();
     assert_eq!(err.code(), Some("decryption_failed"));
 }
+
+#[tokio::test]
+async fn a_client_that_sends_without_reading_is_dropped_after_the_body_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+
+    let server = spawn_with(&["--body-timeout", "500ms"]).await;
+    let mut stream = raw_tls(&server).await;
+    let total: usize = 256 << 20;
+    let head = format!(
+        "POST {SEAL} HTTP/1.1\r\nHost: {}\r\nContent-Length: {total}\r\n\r\n",
+        server.addr
+    );
+    send(&mut stream, head.as_bytes()).await;
+    // Upload without ever reading: once the socket buffers are full both ways, the server
+    // can neither write its answer nor (backpressure) take more of the upload.
+    let piece = vec![7u8; 64 * 1024];
+    let mut sent = 0usize;
+    let outcome = tokio::time::timeout(Duration::from_secs(30), async {
+        while sent < total {
+            stream.write_all(&piece).await?;
+            sent += piece.len();
+        }
+        stream.flush().await
+    })
+    .await;
+    match outcome {
+        Ok(Err(_)) => {}
+        Ok(Ok(())) => panic!("the whole upload went through without the answer being read"),
+        Err(_) => panic!("still connected after 30 s with {sent} bytes sent"),
+    }
+    assert!(sent < total, "{sent}");
+}

@@ -128,7 +128,7 @@ impl Records {
         record: &mut [u8],
     ) -> Result<Opened, StreamError> {
         let Some(body_len) = record.len().checked_sub(TAG_LEN).filter(|&len| len > 0) else {
-            return Err(StreamError::Truncated);
+            return Err(StreamError::DecryptionFailed);
         };
         let (body, tag) = record.split_at_mut(body_len);
         let tag = aes_gcm::Tag::try_from(&*tag)
@@ -143,7 +143,7 @@ impl Records {
         let last = match body[delimiter_at] {
             LAST => true,
             // A record that says more follows, at the end of the stream: cut short.
-            MORE if at_end => return Err(StreamError::Truncated),
+            MORE if at_end => return Err(StreamError::DecryptionFailed),
             MORE => false,
             _ => return Err(StreamError::DecryptionFailed),
         };

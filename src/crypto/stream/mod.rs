@@ -165,16 +165,13 @@ impl fmt::Debug for StreamOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {
-    /// A record did not authenticate: a wrong key or associated data, or altered, reordered
-    /// or duplicated records. Deliberately says no more.
-    #[error("the stream is not authentic (wrong key or associated data, or altered records)")]
+    /// The stream is not authentic in full: a wrong key or associated data, an altered,
+    /// reordered or duplicated record, a stream cut short (no last record) or bytes after the
+    /// last record. One opaque error, whatever the cause.
+    #[error(
+        "the stream is not authentic: a wrong key or associated data, or altered, reordered or missing records"
+    )]
     DecryptionFailed,
-    /// The stream ended before its last record.
-    #[error("the stream ends before its last record: it was cut short")]
-    Truncated,
-    /// Bytes followed the last record.
-    #[error("the stream goes on after its last record")]
-    TrailingData,
     /// An `aes128gcm` record size outside 18 to 16 MiB was asked for.
     #[error("the record size must be 18 to 16777216 bytes")]
     InvalidRecordSize,
@@ -429,7 +426,7 @@ impl StreamOpener {
                 return if input.is_empty() {
                     Ok(())
                 } else {
-                    Err(StreamError::TrailingData)
+                    Err(StreamError::DecryptionFailed)
                 };
             }
             let needed = match &self.records {
@@ -464,14 +461,14 @@ impl StreamOpener {
     ///
     /// # Errors
     ///
-    /// [`StreamError::Truncated`] if the stream ended before its last record; a last record
+    /// [`StreamError::DecryptionFailed`] if the stream ended before its last record; a last record
     /// that does not authenticate.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
         if self.done {
             return Ok(());
         }
         if self.records.is_none() || self.buffer.is_empty() {
-            return Err(StreamError::Truncated);
+            return Err(StreamError::DecryptionFailed);
         }
         self.open_buffered(true, out)
     }
@@ -499,7 +496,7 @@ impl StreamOpener {
 
     fn open_buffered(&mut self, at_end: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
         let Some(records) = &self.records else {
-            return Err(StreamError::Truncated);
+            return Err(StreamError::DecryptionFailed);
         };
         let opened = records.open(self.index, at_end, &mut self.buffer);
         let opened = match opened {
@@ -781,7 +778,7 @@ mod tests {
             assert!(
                 matches!(
                     open(&key, &ece(40), &stream[..cut], 9),
-                    Err(StreamError::Truncated)
+                    Err(StreamError::DecryptionFailed)
                 ),
                 "cut at {cut}"
             );
@@ -900,13 +897,13 @@ mod tests {
         let cut = crafted(&key, 20, &[b"abc\x01", b"de\x01"]);
         assert!(matches!(
             open(&key, &options, &cut, 5),
-            Err(StreamError::Truncated)
+            Err(StreamError::DecryptionFailed)
         ));
         // A full record marked last, then more.
         let after = crafted(&key, 20, &[b"abc\x02", b"de\x02"]);
         assert!(matches!(
             open(&key, &options, &after, 5),
-            Err(StreamError::TrailingData)
+            Err(StreamError::DecryptionFailed)
         ));
         // No delimiter at all, or an unknown one.
         let none = crafted(&key, 20, &[b"\0\0\0\0"]);
@@ -923,7 +920,7 @@ mod tests {
         let header_only = crafted(&key, 20, &[]);
         assert!(matches!(
             open(&key, &options, &header_only, 5),
-            Err(StreamError::Truncated)
+            Err(StreamError::DecryptionFailed)
         ));
         // A short record before the end cannot exist: it is read as part of a full one.
         let short_first = crafted(&key, 20, &[b"a\x01", b"bc\x02"]);

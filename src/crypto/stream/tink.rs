@@ -117,7 +117,7 @@ impl Records {
         record: &mut [u8],
     ) -> Result<Opened, StreamError> {
         let Some(len) = record.len().checked_sub(TAG_LEN) else {
-            return Err(StreamError::Truncated);
+            return Err(StreamError::DecryptionFailed);
         };
         let nonce = self.nonce(index, last)?;
         let (body, tag) = record.split_at_mut(len);
