@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
-targets=(encrypt_request decrypt_request envelope batch)
+targets=(encrypt_request decrypt_request envelope batch stream)
 build_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 # The fuzz crate's own build directory: sanitizer builds share nothing with the main crate's.
 fuzz_target_dir="${CARGO_TARGET_DIR:+$CARGO_TARGET_DIR/fuzz}"

@@ -146,6 +146,9 @@ sample_stop() {
 
 now_ns() { date +%s%N; }
 
+# The server's CPU time so far (user + system), in clock ticks.
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+
 # timed CURL_ARGS...: runs curl in the background and waits for it (a signal is handled at once,
 # not when curl ends); sets $elapsed_ns; returns curl's status.
 timed() {
@@ -166,7 +169,7 @@ curl_opts=(-sS --fail-with-body --max-time "$max_time" --cacert "$ca" -X POST -H
 	-H 'Content-Type: application/octet-stream')
 
 # One line per run in $work/results: name protocol streams bytes seal_ns open_ns rss_before
-# rss_peak_seal rss_peak_open ok
+# rss_peak_seal rss_peak_open ok seal_ticks open_ticks
 results=$work/results
 
 # --- one stream at a time -------------------------------------------------------------
@@ -180,22 +183,26 @@ failed() { [[ $ok != ok ]] || ok=$1; }
 oracle_key() { awk -F': *' 'tolower($1) == "oracle-key" { sub(/\r$/, "", $2); print $2 }' "$1" | tail -n 1; }
 
 single() {
-	local proto=$1 label=$2 seal_ns open_ns before seal_peak ok=ok
+	local proto=$1 label=$2 seal_ns open_ns before seal_peak ok=ok ticks seal_ticks open_ticks
 	say "$label: one $(human "$size_bytes") stream, seal then open"
 	sample_start
 	before=$rss_before
+	ticks=$(server_ticks)
 	timed "${curl_opts[@]}" "--$proto" -T "$work/clear" -D "$work/headers" -o "$work/ciphertext" \
 		"$url/oracleinvocation/stream$query" || failed "seal failed"
 	seal_ns=$elapsed_ns
+	seal_ticks=$(($(server_ticks) - ticks))
 	sample_stop
 	seal_peak=$rss_peak
 	sample_start
+	ticks=$(server_ticks)
 	timed "${curl_opts[@]}" "--$proto" -T "$work/ciphertext" -H "Oracle-Key: $(oracle_key "$work/headers")" \
 		-o "$work/back" "$url/decrypt/stream$query" || failed "open failed"
 	open_ns=$elapsed_ns
+	open_ticks=$(($(server_ticks) - ticks))
 	sample_stop
 	[[ $ok != ok ]] || cmp -s "$work/clear" "$work/back" || failed "different bytes back"
-	echo "$label $proto 1 $size_bytes $seal_ns $open_ns $before $seal_peak $rss_peak ${ok// /_}" >>"$results"
+	echo "$label $proto 1 $size_bytes $seal_ns $open_ns $before $seal_peak $rss_peak ${ok// /_} $seal_ticks $open_ticks" >>"$results"
 	rm -f "$work/ciphertext" "$work/back"
 }
 single http1.1 "HTTP/1.1"
@@ -210,7 +217,7 @@ head -c "$concurrent_bytes" /dev/urandom >"$work/clear"
 # on one connection), then the N ciphertexts back; stream 0 is compared byte for byte, the
 # others by length (the disk holds one clear-text copy).
 many() {
-	local proto=$1 label=$2 seal_ns open_ns before seal_peak ok=ok i out
+	local proto=$1 label=$2 seal_ns open_ns before seal_peak ok=ok i out ticks seal_ticks open_ticks
 	local seal_args=() open_args=()
 	say "$label: $concurrent streams of $(human "$concurrent_bytes") at once, seal then open"
 	for ((i = 0; i < concurrent; i++)); do
@@ -220,8 +227,10 @@ many() {
 	done
 	sample_start
 	before=$rss_before
+	ticks=$(server_ticks)
 	timed --parallel --no-progress-meter --parallel-max "$concurrent" "${seal_args[@]}" || failed "a seal failed"
 	seal_ns=$elapsed_ns
+	seal_ticks=$(($(server_ticks) - ticks))
 	sample_stop
 	seal_peak=$rss_peak
 	for ((i = 0; i < concurrent; i++)); do
@@ -235,14 +244,16 @@ many() {
 			-w '%{size_download}\n' -o "$out" "$url/decrypt/stream$query")
 	done
 	sample_start
+	ticks=$(server_ticks)
 	timed --parallel --no-progress-meter --parallel-max "$concurrent" "${open_args[@]}" >"$work/sizes" || failed "an open failed"
 	open_ns=$elapsed_ns
+	open_ticks=$(($(server_ticks) - ticks))
 	sample_stop
 	if [[ $ok == ok ]]; then
 		cmp -s "$work/clear" "$work/back" || failed "different bytes back"
 		[[ $(grep -c "^$concurrent_bytes\$" "$work/sizes") == "$concurrent" ]] || failed "a stream came back short"
 	fi
-	echo "$label $proto $concurrent $concurrent_bytes $seal_ns $open_ns $before $seal_peak $rss_peak ${ok// /_}" >>"$results"
+	echo "$label $proto $concurrent $concurrent_bytes $seal_ns $open_ns $before $seal_peak $rss_peak ${ok// /_} $seal_ticks $open_ticks" >>"$results"
 	rm -f "$work"/ciphertext.* "$work/back"
 }
 many http1.1 "HTTP/1.1"
@@ -283,17 +294,25 @@ print()
 print(f"{version} on {cpu}, {os.cpu_count()} cores; curl on the same machine, TLS on loopback; format {fmt}")
 print(f"server GLIBC_TUNABLES: {tunables or '(none)'}")
 print()
+tick = os.sysconf("SC_CLK_TCK")
 ratio_head = " | seal ÷ seal/1MiB | open ÷ seal/1MiB" if seal_mbs else ""
-print(f"| protocol | streams × clear text | seal s | seal MB/s | open s | open MB/s{ratio_head} | RSS before | peak RSS seal / open | RSS growth | result |")
-print(f"|---|---|---:|---:|---:|---:|{'---:|---:|' if seal_mbs else ''}---:|---:|---:|---|")
+cpu_head = " | server CPU s seal / open | server MB per CPU s seal / open" + (" | ÷ seal/1MiB" if seal_mbs else "")
+print(f"| protocol | streams × clear text | seal s | seal MB/s | open s | open MB/s{ratio_head}{cpu_head} | RSS before | peak RSS seal / open | RSS growth | result |")
+print(f"|---|---|---:|---:|---:|---:|{'---:|---:|' if seal_mbs else ''}---:|---:|{'---:|' if seal_mbs else ''}---:|---:|---:|---|")
 for line in open(results):
-    label, proto, streams, each, seal_ns, open_ns, before, peak_seal, peak_open, ok = line.split()
+    label, proto, streams, each, seal_ns, open_ns, before, peak_seal, peak_open, ok, seal_ticks, open_ticks = line.split()
+    seal_cpu, open_cpu = int(seal_ticks) / tick, int(open_ticks) / tick
     streams, each = int(streams), int(each)
     total = streams * each
     seal_s, open_s = int(seal_ns) / 1e9, int(open_ns) / 1e9
     seal_rate, open_rate = total / seal_s / 1e6, total / open_s / 1e6
     before, peak = int(before), max(int(peak_seal), int(peak_open))
     ratios = f" | {seal_rate / seal_mbs:.2f} | {open_rate / seal_mbs:.2f}" if seal_mbs else ""
+    seal_per_cpu = total / max(seal_cpu, 1 / tick) / 1e6
+    open_per_cpu = total / max(open_cpu, 1 / tick) / 1e6
+    ratios += f" | {seal_cpu:.2f} / {open_cpu:.2f} | {seal_per_cpu:,.0f} / {open_per_cpu:,.0f}"
+    if seal_mbs:
+        ratios += f" | {seal_per_cpu / seal_mbs:.2f} / {open_per_cpu / seal_mbs:.2f}"
     how = "" if streams == 1 else " (one connection)" if proto == "http2" else f" ({streams} connections)"
     print(f"| {label}{how} | {streams} × {human(each)} | "
           f"{seal_s:.2f} | {seal_rate:,.0f} | {open_s:.2f} | {open_rate:,.0f}{ratios} | {before / 1024:.1f} MiB | "
@@ -301,12 +320,13 @@ for line in open(results):
 print()
 print("MB/s: clear-text bytes (all streams together) per second of wall time, 10^6 bytes; seal = upload the")
 print("clear text and download the ciphertext (one curl), open = the reverse. RSS: the server's VmRSS, sampled")
-print("every 0.1 s; growth is the peak over the value just before that row's runs.")
+print("every 0.1 s; growth is the peak over the value just before that row's runs. Server CPU: user + system")
+print("time of the server process during the run; MB per CPU s is the rate one server core sustains, curl aside.")
 print(f"One stream: {human(size)} (--size); {concurrent} at once: {human(concurrent_size)} each (--concurrent-size).")
 if seal_mbs:
     print(f"seal/1MiB: {seal_mibps} MiB/s = {seal_mbs:,.0f} MB/s ({seal_source}).")
 else:
     print("No ratio to criterion's seal/1MiB: give --seal-mibps NUMBER or --with-criterion.")
-failed = [l for l in open(results) if l.split()[-1] != "ok"]
+failed = [l for l in open(results) if l.split()[9] != "ok"]
 sys.exit(1 if failed else 0)
 EOF

@@ -383,3 +383,87 @@ fn assert_client_error(err: &Error, what: &str) {
         err.code(),
     );
 }
+
+/// The key the `stream` target opens streams with: fixed, so seeds can be valid streams (16
+/// bytes for `aes128gcm`, all 32 for the Tink format). It protects nothing.
+pub const STREAM_KEY: [u8; 32] = [7; 32];
+
+/// `POST /decrypt/stream` and `open_stream`: the first byte picks the format (even:
+/// `aes128gcm`, odd: `aes256gcm-hkdf-1mb`) and the second the size of the pieces the rest is
+/// fed in. Properties: no panic; the same verdict and the same clear text whatever the pieces;
+/// and the rest, sealed under the same key, opens back to itself.
+pub fn stream(data: &[u8]) {
+    use gcm_oracle::{
+        Key, StreamFormat, StreamOpener, StreamOptions, StreamSealer, open_stream,
+        seal_stream_under,
+    };
+
+    let [format, piece, stream @ ..] = data else {
+        return;
+    };
+    let (format, key_len) = if format % 2 == 0 {
+        (StreamFormat::Aes128Gcm, 16)
+    } else {
+        (StreamFormat::Aes256GcmHkdf1Mb, 32)
+    };
+    let Ok(key) = Key::try_from(&STREAM_KEY[..key_len]) else {
+        panic!("a fixed key of a valid length was refused");
+    };
+    let options = StreamOptions::new(format);
+
+    let mut whole = Vec::new();
+    let at_once = open_stream(stream, &mut whole, &key, &options).map(|_| whole);
+    let mut opener = match StreamOpener::new(&key, &options) {
+        Ok(opener) => opener,
+        Err(err) => panic!("an opener with valid options was refused: {err}"),
+    };
+    let mut pieces = Vec::new();
+    let in_pieces = stream
+        .chunks(usize::from(*piece).max(1))
+        .try_for_each(|chunk| opener.update(chunk, &mut pieces))
+        .and_then(|()| opener.finish(&mut pieces))
+        .map(|()| pieces);
+    match (&at_once, &in_pieces) {
+        (Ok(a), Ok(b)) => assert!(a == b, "the same stream opened to different clear texts"),
+        (Err(_), Err(_)) => {}
+        _ => panic!(
+            "opened at once: {:?}, in pieces: {:?}",
+            at_once.as_ref().map(Vec::len).map_err(ToString::to_string),
+            in_pieces
+                .as_ref()
+                .map(Vec::len)
+                .map_err(ToString::to_string),
+        ),
+    }
+
+    let mut sealed = Vec::new();
+    if let Err(err) = seal_stream_under(&key, stream, &mut sealed, &options) {
+        panic!("sealing failed: {err}");
+    }
+    assert!(
+        options.sealed_len(stream.len() as u64) == Some(sealed.len() as u64),
+        "sealed_len disagrees with the stream sealed"
+    );
+    let mut back = Vec::new();
+    match open_stream(&sealed[..], &mut back, &key, &options) {
+        Ok(_) => assert!(back == stream, "a sealed stream opened to other bytes"),
+        Err(err) => panic!("a stream just sealed did not open: {err}"),
+    }
+    // The sealer is also usable directly, piece by piece, and agrees on the length.
+    let Ok(mut sealer) = StreamSealer::new(&key, &options) else {
+        panic!("a sealer with valid options was refused");
+    };
+    let mut direct = Vec::new();
+    for chunk in stream.chunks(usize::from(*piece).max(1)) {
+        if let Err(err) = sealer.update(chunk, &mut direct) {
+            panic!("sealing a piece failed: {err}");
+        }
+    }
+    if let Err(err) = sealer.finish(&mut direct) {
+        panic!("finishing failed: {err}");
+    }
+    assert!(
+        direct.len() == sealed.len(),
+        "two seals of one stream differ in length"
+    );
+}

@@ -46,3 +46,8 @@ fn every_envelope_seed_round_trips_and_opens_the_same_every_way() {
 fn every_batch_seed_keeps_its_limit_and_answers_each_item() {
     replay("batch", harness::batch);
 }
+
+#[test]
+fn every_stream_seed_opens_the_same_in_any_pieces_and_round_trips() {
+    replay("stream", harness::stream);
+}

@@ -13,3 +13,4 @@ mod fuzz_corpus;
 mod properties;
 #[cfg(feature = "recipient")]
 mod secrets;
+mod stream;

@@ -298,7 +298,10 @@ impl StreamSealer {
                 (Records::Tink(records), header)
             }
         };
-        let pending = Zeroizing::new(Vec::with_capacity(records.capacity(0)));
+        // Room for the largest record with its delimiter and tag, once: a buffer of clear text
+        // that grew would leave a copy behind in the memory it freed.
+        let largest = records.capacity(0).max(records.capacity(1)) + ece::OVERHEAD;
+        let pending = Zeroizing::new(Vec::with_capacity(largest));
         Ok(Self {
             records,
             header: Some(header),
@@ -321,6 +324,16 @@ impl StreamSealer {
         }
         while !input.is_empty() {
             let capacity = self.records.capacity(self.index);
+            if self.pending.is_empty() && input.len() > capacity {
+                // A whole record with more after it: sealed straight from the input, without
+                // a stop (and a wipe) in `pending`.
+                let start = out.len();
+                out.reserve(capacity + ece::OVERHEAD);
+                out.extend_from_slice(&input[..capacity]);
+                self.seal_at(false, out, start)?;
+                input = &input[capacity..];
+                continue;
+            }
             if self.pending.len() == capacity {
                 self.seal_pending(false, out)?;
                 continue;
@@ -344,12 +357,18 @@ impl StreamSealer {
         self.seal_pending(true, out)
     }
 
+    /// Seals the pending clear text where it lies, then moves the record to `out`: what is left
+    /// behind in `pending` is ciphertext, which needs no wiping.
     fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
-        let start = out.len();
-        out.reserve(self.pending.len() + ece::OVERHEAD);
+        self.records.seal(self.index, last, &mut self.pending, 0)?;
+        self.index += 1;
         out.extend_from_slice(&self.pending);
-        self.pending.zeroize();
         self.pending.clear();
+        Ok(())
+    }
+
+    /// Seals the clear text at `out[start..]` in place as the next record.
+    fn seal_at(&mut self, last: bool, out: &mut Vec<u8>, start: usize) -> Result<(), StreamError> {
         let sealed = self.records.seal(self.index, last, out, start);
         if sealed.is_err() {
             out[start..].zeroize();
@@ -367,7 +386,8 @@ pub struct StreamOpener {
     key: Key,
     options: StreamOptions,
     records: Option<Records>,
-    buffer: Zeroizing<Vec<u8>>,
+    /// The stream's header, then the record being received: ciphertext only.
+    buffer: Vec<u8>,
     index: u64,
     done: bool,
 }
@@ -401,7 +421,7 @@ impl StreamOpener {
             key: key.clone(),
             options,
             records: None,
-            buffer: Zeroizing::new(Vec::new()),
+            buffer: Vec::new(),
             index: 0,
             done: false,
         })
@@ -431,7 +451,20 @@ impl StreamOpener {
             }
             let needed = match &self.records {
                 None => self.header_len(),
-                Some(records) => records.record_len(self.index),
+                Some(records) => {
+                    let full = records.record_len(self.index);
+                    // A whole record in the input, known to be or not to be the last: opened
+                    // straight into `out`, without a stop (and a wipe) in `buffer`.
+                    if self.buffer.is_empty()
+                        && input.len() >= full
+                        && (records.last_is_marked() || input.len() > full)
+                    {
+                        self.open_into(&input[..full], false, out)?;
+                        input = &input[full..];
+                        continue;
+                    }
+                    full
+                }
             };
             let take = needed.saturating_sub(self.buffer.len()).min(input.len());
             self.buffer.extend_from_slice(&input[..take]);
@@ -494,24 +527,51 @@ impl StreamOpener {
         Ok(())
     }
 
-    fn open_buffered(&mut self, at_end: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
+    /// Opens `record` (the next one, whole) into `out`, which keeps only its clear text.
+    fn open_into(
+        &mut self,
+        record: &[u8],
+        at_end: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), StreamError> {
+        let start = out.len();
+        out.extend_from_slice(record);
+        self.open_at(out, start, at_end)
+    }
+
+    /// Opens the record at `out[start..]` in place, keeping only its clear text.
+    fn open_at(
+        &mut self,
+        out: &mut Vec<u8>,
+        start: usize,
+        at_end: bool,
+    ) -> Result<(), StreamError> {
         let Some(records) = &self.records else {
             return Err(StreamError::DecryptionFailed);
         };
-        let opened = records.open(self.index, at_end, &mut self.buffer);
-        let opened = match opened {
-            Ok(opened) => opened,
-            Err(err) => {
-                self.buffer.zeroize();
-                return Err(err);
+        match records.open(self.index, at_end, &mut out[start..]) {
+            Ok(opened) => {
+                out.truncate(start + opened.len);
+                self.index += 1;
+                self.done = opened.last;
+                Ok(())
             }
-        };
-        out.extend_from_slice(&self.buffer[..opened.len]);
-        self.buffer.zeroize();
+            Err(err) => {
+                // Unauthenticated bytes: wiped, never released.
+                out[start..].zeroize();
+                out.truncate(start);
+                Err(err)
+            }
+        }
+    }
+
+    /// Opens the buffered record: moved to `out` while it is still ciphertext (so `buffer`
+    /// never holds clear text and needs no wiping), and opened there.
+    fn open_buffered(&mut self, at_end: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        let start = out.len();
+        out.extend_from_slice(&self.buffer);
         self.buffer.clear();
-        self.index += 1;
-        self.done = opened.last;
-        Ok(())
+        self.open_at(out, start, at_end)
     }
 }
 
