@@ -20,6 +20,8 @@ COPY Cargo.toml Cargo.lock ./
 # vendor/h2 is the patched h2 that Cargo.toml's [patch.crates-io] points at.
 COPY vendor ./vendor
 COPY src ./src
+# The playground page, script and stylesheet, compiled into the binary (include_str!).
+COPY assets ./assets
 COPY tests ./tests
 COPY examples ./examples
 COPY benches ./benches

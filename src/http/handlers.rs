@@ -3,7 +3,7 @@
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::{Zeroize as _, Zeroizing};
@@ -12,6 +12,7 @@ use crate::http::body::{JsonBody, JsonBytes};
 use crate::http::error::HttpError;
 use crate::http::keygen::KeygenLimiter;
 use crate::http::metrics::Metrics;
+use crate::http::playground;
 use crate::keys::keypair::{Keypair, KeypairRequest};
 use crate::oracle::Answer;
 use crate::oracle::error::Error;
@@ -39,6 +40,7 @@ gcm-oracle: a stateless AES-GCM encryption oracle. Nothing is stored.
   curl --cacert certs/dev-ca.pem -H 'Content-Type: application/json' \\
        -d '{\"data\":\"hi\"}' https://localhost:8443/oracleinvocation/
 
+In a browser, this URL is a playground that shows AES-GCM byte by byte.
 The API, with a page to try it:  GET /docs/
 The OpenAPI 3.1 document:        GET /openapi.json
 ";
@@ -89,12 +91,16 @@ impl utoipa::IntoResponses for BodyErrors {
     }
 }
 
-/// A short plain-text note that points to these docs.
+/// A short plain-text note that points to these docs; a browser gets the playground.
 #[utoipa::path(get, path = "/", tag = "operations",
-    responses((status = 200, description = "A plain-text usage note", body = String, content_type = "text/plain")))]
-pub(crate) async fn usage() -> HttpResponse {
+    responses((status = 200, description = "A plain-text usage note. A browser (an `Accept` that ranks `text/html` first) gets the playground instead: an HTML page that teaches AES-GCM with the live oracle", body = String, content_type = "text/plain")))]
+pub(crate) async fn usage(req: HttpRequest) -> HttpResponse {
+    if playground::wants_html(&req) {
+        return playground::page();
+    }
     HttpResponse::Ok()
         .content_type(ContentType::plaintext())
+        .insert_header((actix_web::http::header::VARY, "Accept"))
         .body(USAGE)
 }
 

@@ -9,5 +9,6 @@ pub(crate) mod handlers;
 pub(crate) mod keygen;
 pub(crate) mod metrics;
 pub(crate) mod openapi;
+pub(crate) mod playground;
 pub(crate) mod routes;
 pub(crate) mod stream;

@@ -14,6 +14,7 @@ use crate::http::handlers::{
     decrypt, decrypt_batch, encrypt, encrypt_batch, healthz, keypair, metrics, readyz, usage,
 };
 use crate::http::openapi::openapi_json;
+use crate::http::playground;
 use crate::http::stream;
 
 /// Registers every route. Each path answers its own methods and a JSON 405 (with `Allow`) for
@@ -35,6 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     post(cfg, stream::SEAL_ROUTE, stream::seal);
     post(cfg, stream::OPEN_ROUTE, stream::open);
     cfg.service(get_resource("/", usage))
+        .service(get_resource("/playground.js", playground::script))
+        .service(get_resource("/playground.css", playground::style))
         .service(get_resource("/healthz", healthz))
         .service(get_resource("/readyz", readyz))
         .service(get_resource("/metrics", metrics))

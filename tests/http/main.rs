@@ -13,6 +13,7 @@ mod hostile;
 mod lifecycle;
 mod ops;
 mod oracle;
+mod playground;
 mod recipient;
 mod stream;
 mod tls;
