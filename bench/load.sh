@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of gcm-oracle on this machine, over real TLS on loopback.
 #
-#   bench/load.sh [--duration SECONDS] [--out FILE]
+#   bench/load.sh [--duration SECONDS] [--out FILE] [--cores N]
 #
 # Builds the release binary, writes development certificates once, then for each test starts
 # the server on a free loopback port and drives it with standard load tools: h2load (Debian's
@@ -14,11 +14,19 @@
 # Missing tools are installed: apt-get for h2load and wrk (needs root), cargo install for oha
 # into target/bench-tools. The server gets the GLIBC_TUNABLES of .cargo/config.toml, as under
 # `cargo run`; `GLIBC_TUNABLES= bench/load.sh` measures it without.
+#
+# nginx (Debian's nginx-light, installed if missing) runs beside the oracle as the stack's
+# ceiling: the same certificate, a fixed JSON body the size of the oracle's 64-byte answer, an
+# access log line per request, as many workers as the oracle. Both are pinned to the first
+# --cores cores (default: half of them, at least one) and the load generators to the rest, and
+# each test reports both servers' CPU per request and their ratio, in one run.
 
 set -euo pipefail
 
 duration=10
 out=bench/results/latest.json
+cores=$(($(nproc) / 2))
+((cores >= 1)) || cores=1
 while (($#)); do
 	case $1 in
 	--duration)
@@ -27,6 +35,10 @@ while (($#)); do
 		;;
 	--out)
 		out=$2
+		shift 2
+		;;
+	--cores)
+		cores=$2
 		shift 2
 		;;
 	-h | --help)
@@ -52,6 +64,7 @@ need_apt=()
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v curl >/dev/null || need_apt+=(curl)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need_apt+=(nginx-light)
 if ((${#need_apt[@]})); then
 	say "installing ${need_apt[*]}"
 	sudo=()
@@ -83,6 +96,16 @@ trap cleanup EXIT
 tunables=${GLIBC_TUNABLES-$(python3 -c 'import tomllib; print(tomllib.load(open(".cargo/config.toml", "rb"))["env"]["GLIBC_TUNABLES"])')}
 ca=$work/certs/dev-ca.pem
 
+# Pinning: the servers on cores 0 .. N-1, the load generators on the others (all of them when
+# the machine has no other).
+total_cores=$(nproc)
+((cores < total_cores)) || cores=$((total_cores > 1 ? total_cores - 1 : 1))
+server_cpus=0-$((cores - 1))
+load_cpus=$cores-$((total_cores - 1))
+((cores < total_cores)) || load_cpus=$server_cpus
+h2load() { taskset -c "$load_cpus" command h2load "$@"; }
+wrk() { taskset -c "$load_cpus" command wrk "$@"; }
+
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -97,7 +120,8 @@ start_server() {
 	local poller=$! t0
 	sleep 0.3
 	t0=$(date +%s%N)
-	GLIBC_TUNABLES=$tunables "$bin" serve --bind "127.0.0.1:$port" --cert-dir "$work/certs" "$@" >"$work/server.log" 2>&1 &
+	GLIBC_TUNABLES=$tunables GCM_ORACLE_WORKERS=$cores taskset -c "$server_cpus" \
+		"$bin" serve --bind "127.0.0.1:$port" --cert-dir "$work/certs" "$@" >"$work/server.log" 2>&1 &
 	server_pid=$!
 	if ! wait "$poller"; then
 		cat "$work/server.log" >&2
@@ -112,7 +136,15 @@ stop_server() {
 	server_pid=
 }
 
-server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+# The CPU time (user + system, clock ticks) of the server under test: the oracle's process, or
+# nginx's master and workers.
+server_cpu_ticks() {
+	local pid total=0
+	for pid in $server_pid $(pgrep -P "$server_pid" || true); do
+		total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+	done
+	echo "$total"
+}
 rss_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server_pid/status"; }
 
 # Request bodies: 64 bytes and 1 MiB of clear text.
@@ -242,27 +274,84 @@ EOF
 stop_server
 
 # --- new TLS connections: one request per connection -------------------------------
-start_server
-say "new connections: wrk -H 'Connection: close'"
-wrk -t 1 -c 16 -d "${duration}s" --latency -H 'Connection: close' "$url/healthz" >"$work/wrk.out" 2>&1 || true
-python3 - "$work/wrk.out" >>"$results" <<'EOF'
+# wrk_run NAME PATH: one request per new TLS connection, with the server's CPU per connection.
+wrk_run() {
+	local name=$1 path=$2 cpu0 t0
+	say "$name: wrk -H 'Connection: close' $path"
+	cpu0=$(server_cpu_ticks)
+	t0=$(date +%s%N)
+	wrk -t 1 -c 16 -d "${duration}s" --latency -H 'Connection: close' "$url$path" >"$work/$name.out" 2>&1 || true
+	python3 - "$name" "$work/$name.out" "$(($(server_cpu_ticks) - cpu0))" "$(($(date +%s%N) - t0))" "$(getconf CLK_TCK)" >>"$results" <<'EOF'
 import json, re, sys
-out = open(sys.argv[1]).read()
+name, out_file, ticks, wall_ns, tick = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+out = open(out_file).read()
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 def ms(label):
     m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)\b", out)
     return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)] if m else None
 errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-print(json.dumps({"test": "new-connections", "protocol": "h1", "connections_per_s": rate,
+print(json.dumps({"test": name, "protocol": "h1", "connections_per_s": rate,
                   "p50_ms": ms("50"), "p99_ms": ms("99"),
+                  "server_cpu_us_per_request": ticks / tick / (wall_ns / 1e9) / rate * 1e6 if rate else None,
                   "failed": (sum(map(int, errors.groups())) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)}))
 EOF
+}
+start_server
+wrk_run new-connections /healthz
+# The oracle's own answer to the 64-byte request: nginx serves one of the same size.
+curl -sS --cacert "$ca" -H 'content-type: application/json' -d @"$work/body-64.json" "$url/oracleinvocation/" >"$work/answer-64.json"
+stop_server
+
+# --- nginx, the stack's ceiling: a fixed body, an access log line per request --------------
+start_nginx() {
+	port=$(free_port)
+	url=https://127.0.0.1:$port
+	mkdir -p "$work/nginx/logs"
+	cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes $cores;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log $work/nginx/logs/access.log;
+    client_body_temp_path $work/nginx/body;
+    keepalive_requests 100000000;
+    keepalive_timeout 60s;
+    server {
+        listen 127.0.0.1:$port ssl http2;
+        ssl_certificate $work/certs/dev-cert.pem;
+        ssl_certificate_key $work/certs/dev-key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            default_type application/json;
+            return 200 '$(cat "$work/answer-64.json")';
+        }
+    }
+}
+EOF
+	taskset -c "$server_cpus" "$(command -v nginx || echo /usr/sbin/nginx)" -p "$work/nginx" -e "$work/nginx/logs/error.log" \
+		-c "$work/nginx/nginx.conf" >"$work/nginx/stdout.log" 2>&1 &
+	server_pid=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null --cacert "$ca" "$url/" && return 0
+		sleep 0.1
+	done
+	cat "$work/nginx/logs/error.log" >&2
+	exit 1
+}
+start_nginx
+h2load_run nginx-post64-h1 h1 64 /oracleinvocation/ -c 32 -d "$work/body-64.json" "${json_header[@]}"
+h2load_run nginx-post64-h2 h2 64 /oracleinvocation/ -c 8 -m 16 -d "$work/body-64.json" "${json_header[@]}"
+wrk_run nginx-new-connections /healthz
+nginx_log_lines=$(wc -l <"$work/nginx/logs/access.log")
+record "{\"test\": \"nginx\", \"version\": \"$(nginx -v 2>&1 | sed 's/.*nginx\///')\", \"access_log_lines\": $nginx_log_lines}"
 stop_server
 
 # --- machine, and the report ------------------------------------------------------
 mkdir -p "$(dirname "$out")"
-python3 - "$results" "$out" "$duration" "$bin" "$tunables" <<'EOF'
+python3 - "$results" "$out" "$duration" "$bin" "$tunables" "$server_cpus" "$load_cpus" <<'EOF'
 import json, os, platform, subprocess, sys, time
 results = [json.loads(line) for line in open(sys.argv[1])]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
@@ -272,7 +361,7 @@ machine = {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
            "gcm_oracle": subprocess.run([sys.argv[4], "--version"], capture_output=True, text=True).stdout.strip(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "server_glibc_tunables": sys.argv[5]}
+           "server_glibc_tunables": sys.argv[5], "server_cpus": sys.argv[6], "load_cpus": sys.argv[7]}
 report = {"machine": machine, "duration_s": int(sys.argv[3]), "results": results}
 json.dump(report, open(sys.argv[2], "w"), indent=2)
 
@@ -287,7 +376,9 @@ print(f"| test | protocol | requests/s | p50 ms | p99 ms | clear text MB/s | ser
 print(f"|---|---|---:|---:|---:|---:|---:|---:|")
 for name, what in (("healthz-h1", "GET /healthz"), ("post64-h1", "POST 64 B"), ("healthz-h2", "GET /healthz"),
                    ("post64-h2", "POST 64 B"), ("post1m-h1", "POST 1 MiB"), ("post1m-h2", "POST 1 MiB"),
-                   ("post64-h1-half-rate", "POST 64 B at half rate"), ("new-connections", "new TLS connection + GET /healthz")):
+                   ("post64-h1-half-rate", "POST 64 B at half rate"), ("new-connections", "new TLS connection + GET /healthz"),
+                   ("nginx-post64-h1", "nginx: POST 64 B, fixed answer"), ("nginx-post64-h2", "nginx: POST 64 B, fixed answer"),
+                   ("nginx-new-connections", "nginx: new TLS connection")):
     r = by.get(name)
     if not r:
         continue
@@ -312,5 +403,16 @@ for name in ("post1m-h1", "post1m-h2"):
     print(f"{name}: {by[name]['clear_mb_per_s']:.0f} MB/s = {by[name]['clear_mb_per_s'] / seal:.2f} x seal's {seal:.0f} MB/s (target >= 0.2)")
 half = by["post64-h1-half-rate"]
 print(f"p99 at half the sustainable 64 B rate ({half['target_rate']} req/s): {half['p99_ms']:.2f} ms (target <= 2)")
+if "nginx-post64-h1" in by:
+    print()
+    print(f"against nginx {by['nginx']['version']} (fixed body, {by['nginx']['access_log_lines']:,} access log lines), servers on {sys.argv[6]}, load on {sys.argv[7]}:")
+    for ours, theirs, target in (("post64-h1", "nginx-post64-h1", 1.1), ("post64-h2", "nginx-post64-h2", 1.25)):
+        a, b = by[ours]["server_cpu_us_per_request"], by[theirs]["server_cpu_us_per_request"]
+        print(f"  {ours}: {a:.1f} µs against nginx's {b:.1f} µs of server CPU per request = {a / b:.2f} x (target <= {target}); "
+              f"{by[ours]['requests_per_s'] / by[theirs]['requests_per_s']:.2f} x its rate")
+    a, b = by["new-connections"]["connections_per_s"], by["nginx-new-connections"]["connections_per_s"]
+    print(f"  new TLS connections: {a:,.0f}/s against nginx's {b:,.0f}/s = {a / b:.2f} x (target >= 1.3); "
+          f"server CPU per connection {by['new-connections']['server_cpu_us_per_request']:.0f} µs against "
+          f"{by['nginx-new-connections']['server_cpu_us_per_request']:.0f} µs")
 print(f"\nwrote {sys.argv[2]}")
 EOF

@@ -17,7 +17,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match Cli::parse().into_command() {
         Command::Serve(args) => {
-            telemetry::init(args.log_format);
+            let _log = telemetry::init(args.log_format);
             logged(actix_web::rt::System::new().block_on(async move {
                 let server = Server::bind(&args)?;
                 server.run()?.await?;
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             }))
         }
         Command::GenCert(args) => {
-            telemetry::init(LogFormat::Pretty);
+            let _log = telemetry::init(LogFormat::Pretty);
             logged(
                 generate_dev_certs(&args.cert_dir, &args.sans)
                     .map(|paths| {

@@ -96,6 +96,30 @@ async fn logs_never_contain_secrets_even_at_trace_level() {
         .await
         .unwrap();
     secrets.push("987654321".into());
+    // Streams: the key and the associated data travel in headers, which are never logged.
+    let response = http
+        .post(url("/oracleinvocation/stream?format=aes256gcm-hkdf-1mb"))
+        .header("oracle-aad", STANDARD.encode(aad))
+        .body(clear.as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    let stream_key = response.headers()["oracle-key"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let sealed = response.bytes().await.unwrap();
+    let response = http
+        .post(url("/decrypt/stream?format=aes256gcm-hkdf-1mb"))
+        .header("oracle-key", &stream_key)
+        .header("oracle-aad", STANDARD.encode(aad))
+        .body(sealed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.bytes().await.unwrap(), clear.as_bytes());
+    secrets.push(stream_key);
+    secrets.push(STANDARD.encode(aad));
 
     server.signal(Signal::SIGTERM);
     assert_eq!(server.wait_exit(Duration::from_secs(30)), Some(0));
@@ -118,7 +142,7 @@ async fn logs_never_contain_secrets_even_at_trace_level() {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| line["target"] == "gcm_oracle::access")
         .collect();
-    assert_eq!(access.len(), 8, "{access:#?}");
+    assert_eq!(access.len(), 10, "{access:#?}");
     for line in &access {
         for field in [
             "request_id",
@@ -137,6 +161,10 @@ async fn logs_never_contain_secrets_even_at_trace_level() {
     assert_eq!(access[0]["status"], 200);
     assert!(access[0]["bytes_in"].as_u64().unwrap() > 0);
     assert_eq!(access[5]["code"], "decryption_failed");
+    // A stream's line is written at its end, with what it sent.
+    assert_eq!(access[8]["route"], "/oracleinvocation/stream");
+    assert_eq!(access[9]["route"], "/decrypt/stream");
+    assert_eq!(access[9]["bytes_out"].as_u64(), Some(clear.len() as u64));
 }
 
 #[tokio::test]
