@@ -103,8 +103,10 @@ total_cores=$(nproc)
 server_cpus=0-$((cores - 1))
 load_cpus=$cores-$((total_cores - 1))
 ((cores < total_cores)) || load_cpus=$server_cpus
-h2load() { taskset -c "$load_cpus" command h2load "$@"; }
-wrk() { taskset -c "$load_cpus" command wrk "$@"; }
+h2load_bin=$(type -P h2load)
+wrk_bin=$(type -P wrk)
+h2load() { taskset -c "$load_cpus" "$h2load_bin" "$@"; }
+wrk() { taskset -c "$load_cpus" "$wrk_bin" "$@"; }
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
