@@ -242,6 +242,12 @@ pub async fn send(args: &StreamSendArgs) -> Result<(), String> {
     .map_err(|err| err.to_string())?;
     let mut options = StreamOptions::new(args.format.into()).aad(aad_of(args.aad_base64.as_ref())?);
     options.record_size = args.rs;
+    // Created before the upload: an existing file must not cost the key of a finished stream.
+    let key_out: Option<Box<dyn Write>> = match (&args.key_out, args.decrypt) {
+        (Some(path), false) => Some(Box::new(create_new(path, 0o600)?)),
+        _ => None,
+    };
+    let mut unfinished = RemoveOnDrop(args.key_out.clone().filter(|_| !args.decrypt));
     let file = tokio::fs::File::open(&args.input)
         .await
         .map_err(at(&args.input))?;
@@ -274,45 +280,67 @@ pub async fn send(args: &StreamSendArgs) -> Result<(), String> {
     };
     let mut answer = answer.map_err(|err| err.to_string())?;
     let to_stdout = args.output == Path::new("-");
+    // A file gets its name only once the stream ended cleanly: until then it is `.partial`.
+    let partial = partial_name(&args.output);
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(io::stdout().lock())
     } else {
-        Box::new(BufWriter::new(create_new(&args.output, 0o600)?))
+        Box::new(BufWriter::new(create_new(&partial, 0o600)?))
     };
-    let mut failed = None;
-    loop {
-        match answer.chunk().await {
-            Ok(Some(chunk)) => out.write_all(&chunk).map_err(at(&args.output))?,
-            Ok(None) => break,
-            Err(err) => {
-                failed = Some(err);
-                break;
-            }
-        }
-    }
-    out.flush().map_err(at(&args.output))?;
+    let received = receive(&mut answer, &mut out).await;
     drop(out);
     progress.finish_and_clear();
-    if let Some(err) = failed {
+    if let Err(err) = received {
         if !to_stdout {
-            let _ = fs::remove_file(&args.output);
+            let _ = fs::remove_file(&partial);
         }
-        return Err(format!(
-            "the stream ended before its clean end ({err}): it is not whole"
-        ));
+        return Err(err);
     }
-    if !args.decrypt {
-        write_key(args, &answer, to_stdout)?;
+    if !to_stdout {
+        fs::rename(&partial, &args.output).map_err(at(&args.output))?;
+    }
+    unfinished.0 = None;
+    match key_out {
+        Some(file) => write_key(file, &answer)?,
+        None if args.decrypt => {}
+        None if to_stdout => write_key(Box::new(io::stderr()), &answer)?,
+        None => write_key(Box::new(io::stdout()), &answer)?,
     }
     Ok(())
 }
 
-/// The key line: `{"format":…,"key":…}` or `{"format":…,"wrapped_key":…,"wrap":…}`.
-fn write_key(
-    args: &StreamSendArgs,
-    answer: &crate::client::StreamResponse,
-    to_stdout: bool,
+/// Removes a file we created when the command fails before it is complete.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Writes the answer to `out` as it comes, and flushes it.
+async fn receive(
+    answer: &mut crate::client::StreamResponse,
+    out: &mut Box<dyn Write + '_>,
 ) -> Result<(), String> {
+    loop {
+        match answer.chunk().await {
+            Ok(Some(chunk)) => out.write_all(&chunk).map_err(|err| err.to_string())?,
+            Ok(None) => break,
+            Err(err) => {
+                return Err(format!(
+                    "the stream ended before its clean end ({err}): it is not whole"
+                ));
+            }
+        }
+    }
+    out.flush().map_err(|err| err.to_string())
+}
+
+/// The key line: `{"format":…,"key":…}` or `{"format":…,"wrapped_key":…,"wrap":…}`.
+fn write_key(mut to: Box<dyn Write>, answer: &crate::client::StreamResponse) -> Result<(), String> {
     let mut line = serde_json::json!({"format": answer.format().name()});
     if let Some(key) = answer.key() {
         line["key"] = STANDARD.encode(key.as_bytes()).into();
@@ -322,17 +350,9 @@ fn write_key(
         line["wrap"] = wrap.name().into();
     }
     let line = Zeroizing::new(format!("{line}\n"));
-    match &args.key_out {
-        Some(path) => create_new(path, 0o600)?
-            .write_all(line.as_bytes())
-            .map_err(at(path)),
-        None if to_stdout => io::stderr()
-            .write_all(line.as_bytes())
-            .map_err(|err| err.to_string()),
-        None => io::stdout()
-            .write_all(line.as_bytes())
-            .map_err(|err| err.to_string()),
-    }
+    to.write_all(line.as_bytes())
+        .and_then(|()| to.flush())
+        .map_err(|err| err.to_string())
 }
 
 /// The DER inside a PEM block.

@@ -179,7 +179,12 @@ impl Client {
             request = request.header(ORACLE_AAD, STANDARD.encode(&options.aad));
         }
         if let Some(key) = key {
-            request = request.header(ORACLE_KEY, STANDARD.encode(key.as_bytes()));
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&STANDARD.encode(key.as_bytes()))
+                    .unwrap_or_else(|_| unreachable!("base64 is a valid header value"));
+            // Never indexed by HTTP/2 header compression, and hidden from `Debug`.
+            value.set_sensitive(true);
+            request = request.header(ORACLE_KEY, value);
         }
         if let Some(der) = recipient_der {
             request = request.header(ORACLE_RECIPIENT, STANDARD.encode(der));

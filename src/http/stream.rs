@@ -175,10 +175,13 @@ fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item =
     headers.get_all(name).map(HeaderValue::as_bytes)
 }
 
-/// A response header value of base64 that is ours (never fails: base64 is visible ASCII).
+/// A response header value of base64 that is ours (never fails: base64 is visible ASCII),
+/// marked sensitive: HTTP/2 never indexes it for compression, and `Debug` hides it.
 fn base64_value(bytes: &[u8]) -> HeaderValue {
-    HeaderValue::from_str(&STANDARD.encode(bytes))
-        .unwrap_or_else(|_| unreachable!("base64 is a valid header value"))
+    let mut value = HeaderValue::from_str(&STANDARD.encode(bytes))
+        .unwrap_or_else(|_| unreachable!("base64 is a valid header value"));
+    value.set_sensitive(true);
+    value
 }
 
 #[utoipa::path(post, path = "/oracleinvocation/stream", tag = "oracle",
@@ -214,7 +217,14 @@ pub(crate) async fn seal(
         .insert_header((ORACLE_FORMAT, options.format.name()));
     match recipient {
         Some(recipient) => {
-            let wrapped = recipient.wrap_key(&key).map_err(Error::Recipient)?;
+            let wrapped = match recipient.wrap_key(&key) {
+                Ok(wrapped) => wrapped,
+                Err(err) => {
+                    return Err(
+                        refuse(Error::Recipient(err).into(), &req, &mut payload, limits).await,
+                    );
+                }
+            };
             response
                 .insert_header((ORACLE_WRAPPED_KEY, base64_value(&wrapped)))
                 .insert_header((ORACLE_WRAP, recipient.wrap().name()));

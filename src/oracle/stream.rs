@@ -20,7 +20,7 @@ use std::io::{Read, Write};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::crypto::Key;
 use crate::crypto::stream::{StreamError, StreamOpener, StreamOptions, StreamSealer};
@@ -110,7 +110,9 @@ pub fn open_stream(
         opener.update(&input[..read], &mut out)?;
         writer.write_all(&out)?;
         written += out.len() as u64;
-        out.clear();
+        // Wiped, not just cleared: a later, larger record would move the buffer, and leave
+        // this clear text behind in the memory it freed.
+        out.zeroize();
     }
     opener.finish(&mut out)?;
     writer.write_all(&out)?;

@@ -144,7 +144,9 @@ struct Timeouts {
     request: std::time::Duration,
     shutdown: std::time::Duration,
     max_connections: usize,
-    /// How long a write may wait on a client that does not read: the body timeout.
+    /// How long a write may wait on a client that does not read: six body timeouts. Longer
+    /// than the body timeout: a full socket reports room again only once a third of it has
+    /// drained, so a slow reader can go that long between writes without having stopped.
     write_stall: std::time::Duration,
 }
 
@@ -229,7 +231,7 @@ impl Server {
                 request: args.request_timeout,
                 shutdown: args.shutdown_timeout,
                 max_connections: args.max_connections.get(),
-                write_stall: args.body_timeout,
+                write_stall: args.body_timeout.saturating_mul(6),
             },
         })
     }

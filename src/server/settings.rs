@@ -32,8 +32,8 @@ pub struct ServeArgs {
     #[arg(long, env = "GCM_ORACLE_MAX_BODY", default_value = "8MiB", value_parser = parse_size)]
     pub max_body: usize,
 
-    /// Drop a client that sends no body bytes for this long in the middle of a body, or that
-    /// takes no bytes of an answer for this long (e.g. 10s, 500ms).
+    /// Drop a client that sends no body bytes for this long in the middle of a body, or (over
+    /// HTTP/1.1) whose socket takes no bytes of an answer for six times this long (e.g. 10s, 500ms).
     #[arg(long, env = "GCM_ORACLE_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 

@@ -1,11 +1,15 @@
-//! A connection whose client stops reading is closed after the body timeout.
+//! A connection whose client stops reading is closed after six body timeouts (60 s by default).
 //!
 //! actix-http has no timer while it writes an answer: a client that stops reading a long
 //! answer (a stream, typically one that sends its whole upload before reading) would hold its
 //! connection, and the record the server holds for it, for as long as it likes. This wrapper
 //! around the TLS stream fails a write that has waited on a full socket for longer than the
 //! timeout, and actix-http then drops the connection. Every write that makes progress restarts
-//! the clock, so a slow reader is never cut off, only one that has stopped.
+//! the clock, so only a reader that has all but stopped is cut off.
+//!
+//! It sees the socket only: an HTTP/2 client that stops reading one stream by withholding its
+//! flow-control window, while the connection stays open, is not caught here (the stream holds
+//! one record and its window until the client reads or goes away).
 
 use core::pin::Pin;
 use core::task::{Context, Poll};

@@ -717,6 +717,59 @@ async fn the_cli_sends_a_file_through_the_server_and_opens_streams_offline() {
         String::from_utf8_lossy(&back_out.stderr)
     );
     assert_eq!(std::fs::read(path("back")).unwrap(), clear);
+
+    // A cut stream sent back leaves no clear-text file behind, not even a partial one.
+    let url = server.url.clone();
+    let (ca, key, cut, out) = (path("ca.pem"), path("key"), path("cut"), path("cut-back"));
+    let failed = tokio::task::spawn_blocking(move || {
+        run_to_end(&[
+            "stream-send",
+            "--url",
+            &url,
+            "--cacert",
+            &ca,
+            "--decrypt",
+            "--key-file",
+            &key,
+            "--in",
+            &cut,
+            "--out",
+            &out,
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(!failed.status.success());
+    assert!(!dir.path().join("cut-back").exists());
+    assert!(!dir.path().join("cut-back.partial").exists());
+
+    // An existing --key-out is refused before anything is sent.
+    let url = server.url.clone();
+    let (ca, input, out, key_json) = (
+        path("ca.pem"),
+        path("clear"),
+        path("again"),
+        path("key.json"),
+    );
+    let refused = tokio::task::spawn_blocking(move || {
+        run_to_end(&[
+            "stream-send",
+            "--url",
+            &url,
+            "--cacert",
+            &ca,
+            "--in",
+            &input,
+            "--out",
+            &out,
+            "--key-out",
+            &key_json,
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(!refused.status.success());
+    assert!(!dir.path().join("again").exists() && !dir.path().join("again.partial").exists());
 }
 
 #[tokio::test]
@@ -757,7 +810,7 @@ async fn the_typed_client_streams_both_ways() {
 }
 
 #[tokio::test]
-async fn a_client_that_sends_without_reading_is_dropped_after_the_body_timeout() {
+async fn a_client_that_sends_without_reading_is_dropped_after_six_body_timeouts() {
     use tokio::io::AsyncWriteExt as _;
 
     let server = spawn_with(&["--body-timeout", "500ms"]).await;

@@ -390,6 +390,8 @@ pub struct StreamOpener {
     buffer: Vec<u8>,
     index: u64,
     done: bool,
+    /// An error was returned: nothing more is accepted.
+    failed: bool,
 }
 
 impl fmt::Debug for StreamOpener {
@@ -424,6 +426,7 @@ impl StreamOpener {
             buffer: Vec::new(),
             index: 0,
             done: false,
+            failed: false,
         })
     }
 
@@ -439,8 +442,18 @@ impl StreamOpener {
     /// # Errors
     ///
     /// The first record that does not authenticate, bytes after the last record, or a header
-    /// this reader refuses. Nothing more may be read after an error.
-    pub fn update(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), StreamError> {
+    /// this reader refuses. After an error the opener refuses everything:
+    /// [`StreamError::DecryptionFailed`] for every later call, `finish` included.
+    pub fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), StreamError> {
+        if self.failed {
+            return Err(StreamError::DecryptionFailed);
+        }
+        let result = self.take(input, out);
+        self.failed = result.is_err();
+        result
+    }
+
+    fn take(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), StreamError> {
         loop {
             if self.done {
                 return if input.is_empty() {
@@ -497,6 +510,9 @@ impl StreamOpener {
     /// [`StreamError::DecryptionFailed`] if the stream ended before its last record; a last record
     /// that does not authenticate.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        if self.failed {
+            return Err(StreamError::DecryptionFailed);
+        }
         if self.done {
             return Ok(());
         }
@@ -569,7 +585,12 @@ impl StreamOpener {
     /// never holds clear text and needs no wiping), and opened there.
     fn open_buffered(&mut self, at_end: bool, out: &mut Vec<u8>) -> Result<(), StreamError> {
         let start = out.len();
-        out.extend_from_slice(&self.buffer);
+        if start == 0 {
+            // Moved, not copied: a 16 MiB record is held once, not twice.
+            core::mem::swap(&mut self.buffer, out);
+        } else {
+            out.extend_from_slice(&self.buffer);
+        }
         self.buffer.clear();
         self.open_at(out, start, at_end)
     }
@@ -985,6 +1006,21 @@ mod tests {
         // A short record before the end cannot exist: it is read as part of a full one.
         let short_first = crafted(&key, 20, &[b"a\x01", b"bc\x02"]);
         assert!(open(&key, &options, &short_first, 5).is_err());
+    }
+
+    #[test]
+    fn an_opener_refuses_everything_after_an_error() {
+        let key = key(KeySize::Aes128);
+        let stream = seal(&key, &ece(40), &data(23 * 3), 100);
+        let mut opener = StreamOpener::new(&key, &ece(40)).unwrap();
+        let mut out = Vec::new();
+        let mut garbage = stream[21..61].to_vec();
+        garbage[3] ^= 1;
+        opener.update(&stream[..21], &mut out).unwrap();
+        assert!(opener.update(&garbage, &mut out).is_err());
+        // Carrying on with the genuine records must not make the stream look whole.
+        assert!(opener.update(&stream[21..], &mut out).is_err());
+        assert!(opener.finish(&mut out).is_err());
     }
 
     #[test]
