@@ -22,7 +22,9 @@ use futures_util::Stream;
 use prometheus::IntCounter;
 
 use crate::crypto::Key;
-use crate::crypto::stream::{StreamFormat, StreamOpener, StreamOptions, StreamSealer};
+use crate::crypto::stream::{
+    RecordLoop, StreamFormat, StreamOpener, StreamOptions, StreamSealer, step,
+};
 use crate::http::body::BodyLimits;
 use crate::http::error::HttpError;
 use crate::http::metrics::Metrics;
@@ -240,9 +242,8 @@ pub(crate) async fn seal(
     let counters = metrics.stream_counters(SEAL_ROUTE, options.format.name());
     let body = Records {
         upload: Upload::new(payload, limits, counters.0),
-        work: Work::Seal(Some(sealer)),
+        work: Some(sealer),
         first: None,
-        done: false,
         bytes_out: counters.1,
         ended: Ended::new(metrics, SEAL_ROUTE, options.format),
     };
@@ -278,9 +279,8 @@ pub(crate) async fn open(
     let counters = metrics.stream_counters(OPEN_ROUTE, options.format.name());
     let mut body = Records {
         upload: Upload::new(payload, limits, counters.0),
-        work: Work::Open(Some(opener)),
+        work: Some(opener),
         first: None,
-        done: false,
         bytes_out: counters.1,
         ended: Ended::new(metrics, OPEN_ROUTE, options.format),
     };
@@ -354,47 +354,27 @@ impl Upload {
     }
 }
 
-/// Sealing or opening; `None` once finished.
-enum Work {
-    Seal(Option<StreamSealer>),
-    Open(Option<StreamOpener>),
-}
-
-impl Work {
-    /// Takes a piece of the body (`None` at its end) and returns what is ready to send.
-    fn step(&mut self, chunk: Option<&[u8]>) -> Result<Vec<u8>, HttpError> {
-        let mut out = Vec::new();
-        let result = match (self, chunk) {
-            (Self::Seal(Some(sealer)), Some(chunk)) => sealer.update(chunk, &mut out),
-            (Self::Seal(sealer), None) => sealer.take().map_or(Ok(()), |s| s.finish(&mut out)),
-            (Self::Open(Some(opener)), Some(chunk)) => opener.update(chunk, &mut out),
-            (Self::Open(opener), None) => opener.take().map_or(Ok(()), |o| o.finish(&mut out)),
-            (_, Some(_)) => Ok(()),
-        };
-        result.map_err(Error::from)?;
-        Ok(out)
-    }
-
-    fn records_opened(&self) -> u64 {
-        match self {
-            Self::Open(Some(opener)) => opener.records_opened(),
-            _ => 0,
-        }
-    }
-}
-
-/// The response body: records (or clear text) as the upload yields them.
-struct Records {
+/// The response body: records (or clear text) as the upload yields them, through a
+/// [`StreamSealer`] or a [`StreamOpener`], which is `None` once it has finished or failed.
+struct Records<L> {
     upload: Upload,
-    work: Work,
+    work: Option<L>,
     /// The clear text of the first record, opened before the answer.
     first: Option<Vec<u8>>,
-    done: bool,
     bytes_out: IntCounter,
     ended: Ended,
 }
 
-impl Records {
+impl<L: RecordLoop> Records<L> {
+    /// Takes the next piece of the upload (`None` at its end) through the loop.
+    fn step(&mut self, chunk: Option<&[u8]>) -> Result<Vec<u8>, HttpError> {
+        let mut out = Vec::new();
+        step(&mut self.work, chunk, &mut out).map_err(Error::from)?;
+        Ok(out)
+    }
+}
+
+impl Records<StreamOpener> {
     /// Reads until the first record has authenticated (or the stream has ended) and returns
     /// its clear text.
     fn poll_first_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<u8>, HttpError>> {
@@ -406,25 +386,24 @@ impl Records {
                 Poll::Pending => return Poll::Ready(Ok(opened)),
                 Poll::Ready(chunk) => chunk?,
             };
-            let end = chunk.is_none();
-            let out = self.work.step(chunk.as_deref())?;
+            let out = self.step(chunk.as_deref())?;
             if opened.is_empty() {
                 opened = out;
             } else {
                 opened.extend_from_slice(&out);
             }
-            if end {
-                self.done = true;
-                return Poll::Ready(Ok(opened));
-            }
-            if self.work.records_opened() > 0 {
+            let first_opened = self
+                .work
+                .as_ref()
+                .is_none_or(|opener| opener.records_opened() > 0);
+            if first_opened {
                 return Poll::Ready(Ok(opened));
             }
         }
     }
 }
 
-impl Stream for Records {
+impl<L: RecordLoop + Unpin> Stream for Records<L> {
     type Item = Result<Bytes, HttpError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -433,32 +412,29 @@ impl Stream for Records {
             this.bytes_out.inc_by(first.len() as u64);
             return Poll::Ready(Some(Ok(Bytes::from(first))));
         }
-        loop {
-            if this.done {
-                this.ended.outcome.get_or_insert("complete");
-                return Poll::Ready(None);
-            }
-            let step = match this.upload.poll_chunk(cx) {
+        while this.work.is_some() {
+            let stepped = match this.upload.poll_chunk(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(chunk)) => {
-                    this.done = chunk.is_none();
-                    this.work.step(chunk.as_deref())
+                Poll::Ready(Ok(chunk)) => this.step(chunk.as_deref()),
+                Poll::Ready(Err(err)) => {
+                    this.work = None;
+                    Err(err)
                 }
-                Poll::Ready(Err(err)) => Err(err),
             };
-            match step {
+            match stepped {
                 Ok(out) if out.is_empty() => {}
                 Ok(out) => {
                     this.bytes_out.inc_by(out.len() as u64);
                     return Poll::Ready(Some(Ok(Bytes::from(out))));
                 }
                 Err(err) => {
-                    this.done = true;
                     this.ended.outcome = Some("aborted");
                     return Poll::Ready(Some(Err(err)));
                 }
             }
         }
+        this.ended.outcome.get_or_insert("complete");
+        Poll::Ready(None)
     }
 }
 

@@ -23,7 +23,9 @@ use futures_core::Stream;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::crypto::Key;
-use crate::crypto::stream::{StreamError, StreamOpener, StreamOptions, StreamSealer};
+use crate::crypto::stream::{
+    RecordLoop, StreamError, StreamOpener, StreamOptions, StreamSealer, step,
+};
 
 /// How much is read from a reader at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -52,30 +54,12 @@ pub fn seal_stream(
 /// As [`seal_stream`], and a key of the wrong size for the format.
 pub fn seal_stream_under(
     key: &Key,
-    mut reader: impl Read,
-    mut writer: impl Write,
+    reader: impl Read,
+    writer: impl Write,
     options: &StreamOptions,
 ) -> Result<u64, StreamError> {
-    let mut sealer = StreamSealer::new(key, options)?;
-    let mut input = Zeroizing::new(vec![0u8; READ_CHUNK]);
-    let mut out = Vec::with_capacity(READ_CHUNK * 2);
-    let mut written = 0u64;
-    loop {
-        let read = match reader.read(&mut input) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err.into()),
-        };
-        sealer.update(&input[..read], &mut out)?;
-        writer.write_all(&out)?;
-        written += out.len() as u64;
-        out.clear();
-    }
-    sealer.finish(&mut out)?;
-    writer.write_all(&out)?;
-    writer.flush()?;
-    Ok(written + out.len() as u64)
+    // The output is ciphertext: cleared between reads, never wiped.
+    pump(StreamSealer::new(key, options)?, reader, writer, Vec::clear)
 }
 
 /// Decrypts the stream `reader` yields into `writer`, record by record, and returns the
@@ -91,33 +75,44 @@ pub fn seal_stream_under(
 /// reordered, cut short, or followed by more bytes); options that do not fit the format;
 /// reading or writing failing.
 pub fn open_stream(
-    mut reader: impl Read,
-    mut writer: impl Write,
+    reader: impl Read,
+    writer: impl Write,
     key: &Key,
     options: &StreamOptions,
 ) -> Result<u64, StreamError> {
-    let mut opener = StreamOpener::new(key, options)?;
-    let mut input = vec![0u8; READ_CHUNK];
+    // Wiped, not just cleared: a later, larger record would move the buffer, and leave this
+    // clear text behind in the memory it freed.
+    pump(StreamOpener::new(key, options)?, reader, writer, |out| {
+        out.zeroize()
+    })
+}
+
+/// Runs `records` over everything `reader` yields, writing what comes out to `writer`, and
+/// returns how many bytes were written. `empty` empties the output buffer between reads.
+fn pump<L: RecordLoop>(
+    records: L,
+    mut reader: impl Read,
+    mut writer: impl Write,
+    empty: fn(&mut Vec<u8>),
+) -> Result<u64, StreamError> {
+    let mut records = Some(records);
+    // The input may be clear text: wiped when dropped.
+    let mut input = Zeroizing::new(vec![0u8; READ_CHUNK]);
     let mut out = Zeroizing::new(Vec::with_capacity(READ_CHUNK * 2));
     let mut written = 0u64;
-    loop {
+    while records.is_some() {
         let read = match reader.read(&mut input) {
-            Ok(0) => break,
             Ok(read) => read,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err.into()),
         };
-        opener.update(&input[..read], &mut out)?;
+        step(&mut records, (read > 0).then(|| &input[..read]), &mut out)?;
         writer.write_all(&out)?;
         written += out.len() as u64;
-        // Wiped, not just cleared: a later, larger record would move the buffer, and leave
-        // this clear text behind in the memory it freed.
-        out.zeroize();
+        empty(&mut out);
     }
-    opener.finish(&mut out)?;
-    writer.write_all(&out)?;
     writer.flush()?;
-    Ok(written + out.len() as u64)
+    Ok(written)
 }
 
 /// The sealed stream of an async byte stream: see [`SealedStream::new`].
@@ -165,28 +160,7 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        loop {
-            let Some(sealer) = this.sealer.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let mut out = Vec::new();
-            let step = match Pin::new(&mut this.input).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => sealer.update(chunk.as_ref(), &mut out),
-                Poll::Ready(Some(Err(err))) => Err(StreamError::Io(err.into())),
-                Poll::Ready(None) => this
-                    .sealer
-                    .take()
-                    .map_or(Ok(()), |sealer| sealer.finish(&mut out)),
-            };
-            if let Err(err) = step {
-                this.sealer = None;
-                return Poll::Ready(Some(Err(err)));
-            }
-            if !out.is_empty() {
-                return Poll::Ready(Some(Ok(out.into())));
-            }
-        }
+        poll_records(&mut this.input, &mut this.sealer, cx)
     }
 }
 
@@ -235,27 +209,40 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        loop {
-            let Some(opener) = this.opener.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let mut out = Vec::new();
-            let step = match Pin::new(&mut this.input).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => opener.update(chunk.as_ref(), &mut out),
-                Poll::Ready(Some(Err(err))) => Err(StreamError::Io(err.into())),
-                Poll::Ready(None) => this
-                    .opener
-                    .take()
-                    .map_or(Ok(()), |opener| opener.finish(&mut out)),
-            };
-            if let Err(err) = step {
-                this.opener = None;
-                return Poll::Ready(Some(Err(err)));
+        poll_records(&mut this.input, &mut this.opener, cx)
+    }
+}
+
+/// Polls `input` through the loop in `state` until something is ready: the next records, the
+/// end (`None` once the loop has finished), or the first error (after which nothing comes).
+fn poll_records<S, B, E, L>(
+    input: &mut S,
+    state: &mut Option<L>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Bytes, StreamError>>>
+where
+    S: Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: Into<std::io::Error>,
+    L: RecordLoop,
+{
+    let mut out = Vec::new();
+    while state.is_some() {
+        let stepped = match Pin::new(&mut *input).poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => step(state, Some(chunk.as_ref()), &mut out),
+            Poll::Ready(Some(Err(err))) => {
+                *state = None;
+                Err(StreamError::Io(err.into()))
             }
-            if !out.is_empty() {
-                return Poll::Ready(Some(Ok(out.into())));
-            }
+            Poll::Ready(None) => step(state, None, &mut out),
+        };
+        if let Err(err) = stepped {
+            return Poll::Ready(Some(Err(err)));
+        }
+        if !out.is_empty() {
+            return Poll::Ready(Some(Ok(out.into())));
         }
     }
+    Poll::Ready(None)
 }

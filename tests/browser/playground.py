@@ -25,18 +25,9 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from playwright.sync_api import sync_playwright
 
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS: {what}")
-    else:
-        failed += 1
-        print(f"FAIL: {what}{': ' + detail if detail else ''}")
-
+# The PASS/FAIL counting every interop script shares.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
+from oracle import check, finish  # noqa: E402
 
 def shown(page, name):
     return base64.b64decode(page.get_attribute(f"#out-{name}", "data-base64"), validate=True)
@@ -194,8 +185,7 @@ def main():
     check("no console errors", not console_errors, "; ".join(console_errors))
     check("no uncaught exceptions", not page_errors, "; ".join(page_errors))
     check("no request to another origin", not foreign, ", ".join(foreign))
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":
