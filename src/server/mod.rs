@@ -1,6 +1,7 @@
 //! Binds the listener (port 0 works), builds the actix `App` and runs until stopped.
 
 mod expect;
+mod readahead;
 pub(crate) mod redirect;
 pub(crate) mod settings;
 mod stall;
@@ -12,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_http::{HttpService, Protocol};
-use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_service::{
+    IntoServiceFactory as _, Service, ServiceFactoryExt as _, fn_service, map_config,
+};
 use actix_tls::accept::TlsError as AcceptError;
 use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
 use actix_web::dev::AppConfig;
@@ -21,6 +24,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 
+use self::readahead::ReadAhead;
 use self::settings::ServeArgs;
 use self::stall::WriteStall;
 use self::tls::{DevCertStatus, ReloadableCert, TlsError};
@@ -319,21 +323,26 @@ impl Server {
                 // header, `url_for`) is used by nothing here, and AppConfig has no public
                 // constructor but its default.
                 .finish(map_config(app, |()| AppConfig::default()));
-            // What actix-http's `rustls_0_23_with_config` does, with the TLS stream wrapped
-            // in `WriteStall` before HTTP runs on it.
+            // What actix-http's `rustls_0_23_with_config` does, with the socket read ahead
+            // under TLS (`readahead.rs`) and the TLS stream wrapped in `WriteStall` before HTTP
+            // runs on it.
             let mut acceptor = Acceptor::new(tls_with_alpn(&tls));
             acceptor.set_handshake_timeout(timeouts.request);
-            acceptor
-                .map_init_err(|()| ())
-                .map_err(AcceptError::into_service_error)
-                .and_then(move |io: TlsStream<TcpStream>| async move {
-                    let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-                    let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
-                    let _ = io.get_ref().0.set_nodelay(true);
-                    let peer = io.get_ref().0.peer_addr().ok();
-                    Ok((WriteStall::new(io, timeouts.write_stall), protocol, peer))
-                })
-                .and_then(service.map_err(AcceptError::Service))
+            let read_ahead = |io: TcpStream, tls: &_| Service::call(tls, ReadAhead::new(io));
+            actix_service::apply_fn_factory::<_, _, _, _, _, ReadAhead<TcpStream>, _, _>(
+                acceptor, read_ahead,
+            )
+            .map_init_err(|()| ())
+            .map_err(AcceptError::into_service_error)
+            .and_then(move |io: TlsStream<ReadAhead<TcpStream>>| async move {
+                let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
+                let tcp = io.get_ref().0.get_ref();
+                let _ = tcp.set_nodelay(true);
+                let peer = tcp.peer_addr().ok();
+                Ok((WriteStall::new(io, timeouts.write_stall), protocol, peer))
+            })
+            .and_then(service.map_err(AcceptError::Service))
         })?;
         let server = builder.run();
         stop_gracefully_on_signals(server.handle());
