@@ -17,7 +17,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match Cli::parse().into_command() {
         Command::Serve(args) => {
-            let _log = telemetry::init(args.log_format);
+            let Ok(_log) = telemetry::init(args.log_format) else {
+                return one_line(Err("cannot start the logging thread".into()));
+            };
             logged(actix_web::rt::System::new().block_on(async move {
                 let server = Server::bind(&args)?;
                 server.run()?.await?;
@@ -25,7 +27,9 @@ fn main() -> ExitCode {
             }))
         }
         Command::GenCert(args) => {
-            let _log = telemetry::init(LogFormat::Pretty);
+            let Ok(_log) = telemetry::init(LogFormat::Pretty) else {
+                return one_line(Err("cannot start the logging thread".into()));
+            };
             logged(
                 generate_dev_certs(&args.cert_dir, &args.sans)
                     .map(|paths| {

@@ -1,6 +1,7 @@
 //! Binds the listener (port 0 works), builds the actix `App` and runs until stopped.
 
 mod expect;
+pub mod logwriter;
 mod readahead;
 pub(crate) mod redirect;
 pub(crate) mod settings;

@@ -18,12 +18,12 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, web};
 use futures_util::Stream;
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::http::error::HttpError;
 use crate::http::metrics::{Metrics, count_stack_refusal};
+use crate::server::logwriter::{self, LogGuard};
 use crate::server::settings::LogFormat;
 
 /// The header that carries the request id both ways.
@@ -31,26 +31,22 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Starts logging to stderr. `RUST_LOG` filters (default `info`).
 ///
-/// Lines are formatted on the thread that logs them, in order, and written by one logging
-/// thread, which takes every line waiting and writes them with as few `write` calls as it can:
-/// a request thread never waits on stderr. Nothing is dropped (a full queue of 128,000 lines
-/// slows the loggers down instead), and the returned guard writes out what is queued when it is
-/// dropped: keep it until the program ends.
+/// Lines are formatted on the thread that logs them and appended, in order, to a buffer that
+/// one logging thread writes out every 10 ms (`logwriter.rs`): a request thread never waits on
+/// stderr. Nothing is dropped (a full buffer slows the loggers down instead), and the returned
+/// guard writes out what is left when it is dropped: keep it until the program ends.
 ///
 /// Requests actix-http refuses before our code runs (a malformed header, a request head that
 /// never finishes, a connection reset) are counted in `/metrics` by kind and logged at debug
 /// (target `gcm_oracle::stack`) instead of at ERROR, where anyone could flood the log with them.
-#[must_use = "dropping the guard stops the logging thread"]
-pub fn init(format: LogFormat) -> WorkerGuard {
+///
+/// # Errors
+///
+/// If the logging thread cannot be started.
+pub fn init(format: LogFormat) -> std::io::Result<LogGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("gcm-oracle-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = logwriter::spawn(std::io::stderr())?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -74,7 +70,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     };
     // Already initialised (a test, or a program embedding the server): keep that subscriber.
     drop(result);
-    guard
+    Ok(guard)
 }
 
 /// A layer that takes actix-http's ERROR lines about requests it refused itself out of the
