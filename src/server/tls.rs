@@ -244,18 +244,42 @@ pub fn reloadable_server_config(
     Ok((config, cert))
 }
 
-/// The server's TLS cryptography: aws-lc-rs for key exchange (with the post-quantum hybrid
-/// X25519MLKEM768, which *ring* lacks), certificate keys and signatures; *ring* for the record
-/// encryption. Same cipher suites, same order as aws-lc-rs's defaults, but *ring* has an
-/// AES-GCM for CPUs with VAES and VPCLMULQDQ but no AVX-512 (AMD Zen 3, Intel Alder Lake
-/// and later), where aws-lc falls back to 128-bit AES-NI: 1 MiB requests over HTTP/1.1 ran
-/// about 10 % faster (docs/BENCHMARKS.md).
+/// The server's TLS cryptography: aws-lc-rs's defaults (key exchange with the post-quantum
+/// hybrid X25519MLKEM768, which *ring* lacks, certificate keys, signatures, cipher suites and
+/// their order), with *ring*'s implementation of those same suites' record encryption on CPUs
+/// where it is the faster one.
+///
+/// aws-lc's AES-GCM has a VAES path only with AVX-512; on CPUs with VAES and VPCLMULQDQ but no
+/// AVX-512 (AMD Zen 3, Intel Alder Lake) it falls back to 128-bit AES-NI, where *ring*'s AVX2
+/// VAES code was about twice as fast (1 MiB requests over HTTP/1.1 about 10 % faster). With
+/// AVX-512 it is the other way round: aws-lc 22 GB/s against *ring*'s 11 (docs/BENCHMARKS.md).
 #[must_use]
 pub fn crypto_provider() -> CryptoProvider {
+    let aws_lc = rustls::crypto::aws_lc_rs::default_provider();
+    if aws_lc_aes_gcm_is_wide() {
+        return aws_lc;
+    }
     CryptoProvider {
         cipher_suites: rustls::crypto::ring::DEFAULT_CIPHER_SUITES.to_vec(),
-        ..rustls::crypto::aws_lc_rs::default_provider()
+        ..aws_lc
     }
+}
+
+/// Whether aws-lc runs its AVX-512 AES-GCM here: the test it makes itself
+/// (`crypto_gcm_avx512_enabled`), VAES and VPCLMULQDQ with AVX-512 F, DQ, BW and VL.
+fn aws_lc_aes_gcm_is_wide() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("vaes")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+    }
+    // Elsewhere *ring*, as measured before: nothing here has shown aws-lc faster there.
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Verifies client certificates against the CA certificates in `path`.
@@ -475,6 +499,10 @@ fn subject_key_id<'a>(cert: &'a x509_parser::certificate::X509Certificate<'_>) -
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
+    use core::ptr;
+
+    use rustls::SupportedCipherSuite;
+
     use super::*;
 
     #[test]
@@ -487,6 +515,21 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(suites(&ours), suites(&aws_lc));
+        // The implementation is aws-lc's where it has its AVX-512 AES-GCM, *ring*'s elsewhere.
+        let ring = rustls::crypto::ring::DEFAULT_CIPHER_SUITES;
+        let expected = if aws_lc_aes_gcm_is_wide() {
+            &aws_lc.cipher_suites[..]
+        } else {
+            ring
+        };
+        for (suite, expected) in ours.cipher_suites.iter().zip(expected) {
+            let same = match (suite, expected) {
+                (SupportedCipherSuite::Tls13(a), SupportedCipherSuite::Tls13(b)) => ptr::eq(*a, *b),
+                (SupportedCipherSuite::Tls12(a), SupportedCipherSuite::Tls12(b)) => ptr::eq(*a, *b),
+                _ => false,
+            };
+            assert!(same, "{:?}", suite.suite());
+        }
         let groups = |provider: &CryptoProvider| {
             (provider.kx_groups.iter())
                 .map(|group| group.name())
