@@ -85,10 +85,20 @@ cargo build --quiet --release --locked
 
 work=$(mktemp -d)
 server_pid=
+# Stops whatever is still running (the oracle, nginx, and the one on_nginx swapped out) and
+# removes what this run made; every step runs whatever the one before did.
 cleanup() {
-	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-	[[ -n ${nginx_pid:-} ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-	[[ -n ${cap_dir:-} ]] && { sleep 0.5; rmdir "$cap_dir" 2>/dev/null; }
+	local pid
+	for pid in "$server_pid" "${nginx_pid:-}" "${swapped_pid:-}"; do
+		if [[ -n $pid ]]; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
+	if [[ -n ${cap_dir:-} ]]; then
+		sleep 0.5
+		rmdir "$cap_dir" 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -264,11 +274,14 @@ EOF
 	cat "$work/nginx/logs/error.log" >&2
 	exit 1
 }
+swapped_pid=
 on_nginx() {
-	local pid=$server_pid u=$url rc=0
+	local u=$url rc=0
+	swapped_pid=$server_pid
 	server_pid=$nginx_pid url=$nginx_url
 	"$@" || rc=$?
-	server_pid=$pid url=$u
+	server_pid=$swapped_pid url=$u
+	swapped_pid=
 	return "$rc"
 }
 
@@ -348,29 +361,35 @@ stop_server
 # on the cores left over sets the rate for both servers, not their own cost. Each server is
 # therefore also measured under a CPU quota of half its cores (a cgroup; v2 or v1), which
 # makes the server the limit: those "capped" rates are the ones the target compares.
+# One wrk thread per load core, at most one per connection (16).
 wrk_threads=$(($(nproc) - cores))
 ((wrk_threads >= 1)) || wrk_threads=1
+((wrk_threads <= 16)) || wrk_threads=16
 cap_dir=
 # cap_server: puts the server under test (and nginx's workers) under the quota; false where
 # cgroups cannot be written (not root, a read-only /sys/fs/cgroup).
 cap_server() {
-	local quota=$((cores * 5000)) period=10000 pid
+	local quota=$((cores * 5000)) period=10000 pid dir=
 	cap_dir=
 	if [[ -w /sys/fs/cgroup/cgroup.subtree_control ]] && grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control; then
-		cap_dir=/sys/fs/cgroup/gcm-oracle-bench.$$
-		mkdir -p "$cap_dir" && echo "$quota $period" >"$cap_dir/cpu.max" || cap_dir=
+		dir=/sys/fs/cgroup/gcm-oracle-bench.$$
+		mkdir -p "$dir" && cap_dir=$dir && echo "$quota $period" >"$dir/cpu.max" || dir=
 	elif [[ -w /sys/fs/cgroup/cpu ]]; then
-		cap_dir=/sys/fs/cgroup/cpu/gcm-oracle-bench.$$
-		mkdir -p "$cap_dir" && echo "$period" >"$cap_dir/cpu.cfs_period_us" &&
-			echo "$quota" >"$cap_dir/cpu.cfs_quota_us" || cap_dir=
+		dir=/sys/fs/cgroup/cpu/gcm-oracle-bench.$$
+		mkdir -p "$dir" && cap_dir=$dir && echo "$period" >"$dir/cpu.cfs_period_us" &&
+			echo "$quota" >"$dir/cpu.cfs_quota_us" || dir=
 	fi
-	if [[ -z $cap_dir ]]; then
-		say "cannot write a cgroup here: no capped new-connection runs"
+	if [[ -n $dir ]]; then
+		for pid in $server_pid $(pgrep -P "$server_pid" || true); do
+			echo "$pid" >"$dir/cgroup.procs" || dir=
+			# Joining a cgroup can reset a process's CPU affinity (cpuset): pin it again.
+			taskset -a -p -c "$server_cpus" "$pid" >/dev/null || dir=
+		done
+	fi
+	if [[ -z $dir ]]; then
+		say "cannot put the server in a CPU-capped cgroup here: no capped new-connection run"
 		return 1
 	fi
-	for pid in $server_pid $(pgrep -P "$server_pid" || true); do
-		echo "$pid" >"$cap_dir/cgroup.procs"
-	done
 }
 # uncap_dir: removes the cgroup once the server in it has stopped.
 uncap_dir() {

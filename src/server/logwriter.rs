@@ -26,7 +26,7 @@ const MAX_PENDING: usize = 1 << 20;
 
 struct Shared {
     state: Mutex<State>,
-    /// Signalled when the buffer stops being empty, and when the writer is closed.
+    /// Signalled when the buffer stops being empty or fills up, and when the guard is dropped.
     arrived: Condvar,
     /// Signalled when the logging thread has taken the buffer.
     taken: Condvar,
@@ -35,7 +35,10 @@ struct Shared {
 #[derive(Default)]
 struct State {
     pending: Vec<u8>,
+    /// The guard was dropped: write out what is pending, then stop.
     closed: bool,
+    /// The logging thread has stopped: lines logged now are dropped, and nobody waits.
+    finished: bool,
 }
 
 impl Shared {
@@ -84,30 +87,41 @@ pub(crate) fn spawn<W: Write + Send + 'static>(out: W) -> io::Result<(LogWriter,
 
 /// The logging thread: waits for a first line, lets others gather for a tick, writes them all.
 fn write_batches<W: Write>(shared: &Shared, mut out: W) {
+    // However the thread ends (a panicking `out` included), loggers must not wait for it.
+    let _finished = Finished(shared);
     let mut batch = Vec::new();
     loop {
         let mut state = shared.lock();
         while state.pending.is_empty() && !state.closed {
             state = (shared.arrived.wait(state)).unwrap_or_else(PoisonError::into_inner);
         }
+        if state.pending.is_empty() {
+            return; // closed, and everything written
+        }
         if !state.closed {
-            state = (shared
-                .arrived
-                .wait_timeout_while(state, TICK, |state| !state.closed))
+            state = (shared.arrived.wait_timeout_while(state, TICK, |state| {
+                !state.closed && state.pending.len() < MAX_PENDING
+            }))
             .unwrap_or_else(PoisonError::into_inner)
             .0;
         }
         // Swap buffers: the next lines go into the one just written, without allocating.
         batch.clear();
         core::mem::swap(&mut batch, &mut state.pending);
-        let closed = state.closed;
         drop(state);
         shared.taken.notify_all();
         // A closed or full stderr must not stop the server: the lines are dropped then.
         let _ = out.write_all(&batch).and_then(|()| out.flush());
-        if closed && shared.lock().pending.is_empty() {
-            return;
-        }
+    }
+}
+
+/// Marks the logging thread finished when it ends, and wakes everyone waiting on it.
+struct Finished<'a>(&'a Shared);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.lock().finished = true;
+        self.0.taken.notify_all();
     }
 }
 
@@ -116,13 +130,19 @@ impl Write for &LogWriter {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
         let shared = &*self.0;
         let mut state = shared.lock();
-        while state.pending.len() >= MAX_PENDING && !state.closed {
+        while state.pending.len() >= MAX_PENDING && !state.finished {
             state = (shared.taken.wait(state)).unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.finished {
+            // Logged after the guard was dropped: nobody is left to write it.
+            return Ok(line.len());
         }
         let was_empty = state.pending.is_empty();
         state.pending.extend_from_slice(line);
+        let full = state.pending.len() >= MAX_PENDING;
         drop(state);
-        if was_empty {
+        // The first line wakes the logging thread; a full buffer cuts its tick short.
+        if was_empty || full {
             shared.arrived.notify_one();
         }
         Ok(line.len())
@@ -142,10 +162,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 }
 
 impl Drop for LogGuard {
+    /// Writes out every line logged before it, then stops the logging thread. It waits for
+    /// stderr to take them: a stderr that nobody reads (a pipe never drained) holds it.
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.shared.arrived.notify_all();
-        self.shared.taken.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -157,9 +178,21 @@ impl Drop for LogGuard {
 mod tests {
     use super::*;
 
-    /// A `Write` that keeps what it was given, and counts the `write` calls.
+    /// A `Write` that keeps what it was given, and counts the `write` and `flush` calls.
     #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<(Vec<u8>, usize)>>);
+    struct Sink(Arc<Mutex<(Vec<u8>, usize, usize)>>);
+
+    impl Sink {
+        fn written(&self) -> Vec<u8> {
+            self.0.lock().unwrap().0.clone()
+        }
+        fn writes(&self) -> usize {
+            self.0.lock().unwrap().1
+        }
+        fn flushes(&self) -> usize {
+            self.0.lock().unwrap().2
+        }
+    }
 
     impl Write for Sink {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
@@ -170,6 +203,7 @@ mod tests {
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            self.0.lock().unwrap().2 += 1;
             Ok(())
         }
     }
@@ -191,8 +225,7 @@ mod tests {
             .collect();
         threads.into_iter().for_each(|t| t.join().unwrap());
         drop(guard);
-        let (written, _) = sink.0.lock().unwrap().clone();
-        let text = String::from_utf8(written).unwrap();
+        let text = String::from_utf8(sink.written()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 20_000);
         for t in 0..4 {
@@ -210,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_logged_together_go_out_in_one_write() {
+    fn lines_logged_together_go_out_together_without_the_guard_being_dropped() {
         let sink = Sink::default();
         let (writer, guard) = spawn(sink.clone()).unwrap();
         for i in 0..100 {
@@ -218,11 +251,20 @@ mod tests {
                 .write_all(format!("line {i}\n").as_bytes())
                 .unwrap();
         }
-        // Well past a tick: the lines were written without the guard being dropped.
-        std::thread::sleep(TICK * 20);
-        let (written, writes) = sink.0.lock().unwrap().clone();
-        assert_eq!(String::from_utf8(written).unwrap().lines().count(), 100);
-        assert!(writes <= 2, "{writes} writes for 100 lines logged at once");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while String::from_utf8(sink.written()).unwrap().lines().count() < 100 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lines were not written"
+            );
+            std::thread::sleep(TICK);
+        }
+        // A write per line would be 100; one per tick of 10 ms, a handful at most.
+        assert!(
+            sink.writes() <= 10,
+            "{} writes for 100 lines",
+            sink.writes()
+        );
         drop(guard);
     }
 
@@ -251,15 +293,62 @@ mod tests {
             assert!(writer.0.lock().pending.len() <= MAX_PENDING + line.len());
         }
         drop(guard);
-        assert_eq!(sink.0.lock().unwrap().0.len(), 4 * 1024 * line.len());
+        assert_eq!(sink.written().len(), 4 * 1024 * line.len());
     }
 
     #[test]
-    fn an_idle_writer_does_not_write() {
+    fn an_idle_writer_does_not_wake_up() {
         let sink = Sink::default();
         let (_writer, guard) = spawn(sink.clone()).unwrap();
         std::thread::sleep(TICK * 5);
+        assert_eq!((sink.writes(), sink.flushes()), (0, 0));
         drop(guard);
-        assert_eq!(sink.0.lock().unwrap().1, 0);
+    }
+
+    #[test]
+    fn a_line_logged_after_the_guard_is_dropped_is_not_kept() {
+        let sink = Sink::default();
+        let (writer, guard) = spawn(sink.clone()).unwrap();
+        (&writer).write_all(b"before\n").unwrap();
+        drop(guard);
+        (&writer).write_all(b"after\n").unwrap();
+        assert_eq!(sink.written(), b"before\n");
+        assert!(
+            writer.0.lock().pending.is_empty(),
+            "nobody would ever write it"
+        );
+    }
+
+    #[test]
+    fn a_logging_thread_that_dies_never_holds_the_loggers() {
+        /// A `Write` that panics.
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                panic!("broken writer")
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (writer, guard) = spawn(Broken).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let line = [b'x'; 1023]
+                .iter()
+                .chain(b"\n")
+                .copied()
+                .collect::<Vec<u8>>();
+            for _ in 0..4 * 1024 {
+                (&writer).write_all(&line).unwrap();
+            }
+            done.send(()).unwrap();
+        });
+        let waited = finished.recv_timeout(Duration::from_secs(10));
+        assert!(
+            waited.is_ok(),
+            "4 MiB of lines were held back by a dead logging thread"
+        );
+        drop(guard);
     }
 }

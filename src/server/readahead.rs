@@ -62,6 +62,7 @@ impl AsyncRead for ReadAhead<TcpStream> {
             return Poll::Ready(Ok(()));
         }
         if dst.remaining() >= READ_AHEAD {
+            this.buffer = BytesMut::new();
             return Pin::new(&mut this.io).poll_read(cx, dst);
         }
         // tokio's own readiness check: actix's `ActixStream` one registers a waker and drops it.
@@ -213,7 +214,10 @@ mod tests {
         assert_eq!(server.buffer.capacity(), 0);
         // And it still wakes up for the next bytes.
         client.write_all(b"two").await.unwrap();
-        let n = server.read(&mut piece).await.unwrap();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), server.read(&mut piece));
+        let read = read.await;
+        assert!(read.is_ok(), "not woken for the next bytes");
+        let n = read.unwrap().unwrap();
         assert_eq!(&piece[..n], b"two");
     }
 
