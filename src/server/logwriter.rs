@@ -208,6 +208,13 @@ mod tests {
         }
     }
 
+    /// A log line of 1 KiB, newline included.
+    fn kib_line() -> Vec<u8> {
+        let mut line = vec![b'x'; 1023];
+        line.push(b'\n');
+        line
+    }
+
     #[test]
     fn every_line_is_written_whole_and_in_order_by_the_time_the_guard_is_dropped() {
         let sink = Sink::default();
@@ -283,11 +290,7 @@ mod tests {
         }
         let sink = Sink::default();
         let (writer, guard) = spawn(Slow(sink.clone())).unwrap();
-        let line = [b'x'; 1023]
-            .iter()
-            .chain(b"\n")
-            .copied()
-            .collect::<Vec<u8>>();
+        let line = kib_line();
         for _ in 0..4 * 1024 {
             (&writer).write_all(&line).unwrap();
             assert!(writer.0.lock().pending.len() <= MAX_PENDING + line.len());
@@ -334,11 +337,7 @@ mod tests {
         let (writer, guard) = spawn(Broken).unwrap();
         let (done, finished) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let line = [b'x'; 1023]
-                .iter()
-                .chain(b"\n")
-                .copied()
-                .collect::<Vec<u8>>();
+            let line = kib_line();
             for _ in 0..4 * 1024 {
                 (&writer).write_all(&line).unwrap();
             }

@@ -330,20 +330,18 @@ impl Server {
             let mut acceptor = Acceptor::new(tls_with_alpn(&tls));
             acceptor.set_handshake_timeout(timeouts.request);
             let read_ahead = |io: TcpStream, tls: &_| Service::call(tls, ReadAhead::new(io));
-            actix_service::apply_fn_factory::<_, _, _, _, _, ReadAhead<TcpStream>, _, _>(
-                acceptor, read_ahead,
-            )
-            .map_init_err(|()| ())
-            .map_err(AcceptError::into_service_error)
-            .and_then(move |io: TlsStream<ReadAhead<TcpStream>>| async move {
-                let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-                let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
-                let tcp = io.get_ref().0.get_ref();
-                let _ = tcp.set_nodelay(true);
-                let peer = tcp.peer_addr().ok();
-                Ok((WriteStall::new(io, timeouts.write_stall), protocol, peer))
-            })
-            .and_then(service.map_err(AcceptError::Service))
+            actix_service::apply_fn_factory::<_, _, _, _, _, ReadAhead, _, _>(acceptor, read_ahead)
+                .map_init_err(|()| ())
+                .map_err(AcceptError::into_service_error)
+                .and_then(move |io: TlsStream<ReadAhead>| async move {
+                    let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                    let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
+                    let tcp = io.get_ref().0.get_ref();
+                    let _ = tcp.set_nodelay(true);
+                    let peer = tcp.peer_addr().ok();
+                    Ok((WriteStall::new(io, timeouts.write_stall), protocol, peer))
+                })
+                .and_then(service.map_err(AcceptError::Service))
         })?;
         let server = builder.run();
         stop_gracefully_on_signals(server.handle());

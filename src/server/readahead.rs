@@ -22,15 +22,15 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const READ_AHEAD: usize = 64 * 1024;
 
 /// A TCP stream whose reads go through a read-ahead buffer; writes pass straight through.
-pub(crate) struct ReadAhead<T> {
-    io: T,
+pub(crate) struct ReadAhead {
+    io: TcpStream,
     /// Bytes read from `io` and not yet handed out; no allocation when there are none and the
     /// socket is idle.
     buffer: BytesMut,
 }
 
-impl<T> ReadAhead<T> {
-    pub(crate) fn new(io: T) -> Self {
+impl ReadAhead {
+    pub(crate) fn new(io: TcpStream) -> Self {
         Self {
             io,
             buffer: BytesMut::new(),
@@ -38,7 +38,7 @@ impl<T> ReadAhead<T> {
     }
 
     /// The stream underneath.
-    pub(crate) fn get_ref(&self) -> &T {
+    pub(crate) fn get_ref(&self) -> &TcpStream {
         &self.io
     }
 
@@ -50,7 +50,7 @@ impl<T> ReadAhead<T> {
     }
 }
 
-impl AsyncRead for ReadAhead<TcpStream> {
+impl AsyncRead for ReadAhead {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -60,10 +60,6 @@ impl AsyncRead for ReadAhead<TcpStream> {
         if !this.buffer.is_empty() {
             this.hand_out(dst);
             return Poll::Ready(Ok(()));
-        }
-        if dst.remaining() >= READ_AHEAD {
-            this.buffer = BytesMut::new();
-            return Pin::new(&mut this.io).poll_read(cx, dst);
         }
         // tokio's own readiness check: actix's `ActixStream` one registers a waker and drops it.
         if let waiting @ (Poll::Pending | Poll::Ready(Err(_))) = this.io.poll_read_ready(cx) {
@@ -86,7 +82,7 @@ impl AsyncRead for ReadAhead<TcpStream> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for ReadAhead<T> {
+impl AsyncWrite for ReadAhead {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -116,7 +112,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ReadAhead<T> {
     }
 }
 
-impl ActixStream for ReadAhead<TcpStream> {
+impl ActixStream for ReadAhead {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
         if self.buffer.is_empty() {
             ActixStream::poll_read_ready(&self.io, cx)
@@ -139,7 +135,7 @@ mod tests {
     use super::*;
 
     /// A connected pair: the client end, and the server end wrapped in `ReadAhead`.
-    async fn pair() -> (TcpStream, ReadAhead<TcpStream>) {
+    async fn pair() -> (TcpStream, ReadAhead) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());
         let (client, accepted) = tokio::join!(client, listener.accept());
@@ -147,7 +143,7 @@ mod tests {
     }
 
     /// Waits until `n` bytes sent by the client are in the server's socket.
-    async fn until_readable(server: &ReadAhead<TcpStream>, n: usize) {
+    async fn until_readable(server: &ReadAhead, n: usize) {
         let mut peek = vec![0; n];
         while server.io.peek(&mut peek).await.unwrap() < n {
             tokio::task::yield_now().await;
